@@ -1,0 +1,123 @@
+// ckptlens-cli: the headless front over io/ and model/, for servers and scripts.
+#include "app/logging.h"
+#include "ckptlens-config.h"
+#include "io/checkpoint.h"
+#include "model/objecttreemodel.h"
+#include "model/summary.h"
+#include "model/tensorlist.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+using namespace ckpt;
+
+namespace {
+
+enum ExitCode { Ok = 0, Usage = 1, Unreadable = 2 };
+
+void print(const QString& s)
+{
+    const QByteArray b = s.toUtf8();
+    std::fwrite(b.constData(), 1, size_t(b.size()), stdout);
+}
+
+void printJson(const QJsonObject& o)
+{
+    print(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Indented)));
+}
+
+QJsonArray intArray(const std::vector<std::int64_t>& v)
+{
+    QJsonArray a;
+    for (auto x : v)
+        a.append(qint64(x));
+    return a;
+}
+
+QJsonObject treeJson(const Checkpoint& ck)
+{
+    QJsonArray tensors;
+    for (const auto& e : listTensors(ck)) {
+        const TensorInfo& t = ck.tensors[size_t(e.tensor)];
+        QJsonObject o {
+            { QStringLiteral("path"), QJsonArray::fromStringList(e.path) },
+            { QStringLiteral("dtype"), dtypeName(t.dtype) },
+            { QStringLiteral("shape"), intArray(t.shape) },
+            { QStringLiteral("stride"), intArray(t.stride) },
+            { QStringLiteral("storage_offset"), qint64(t.storageOffset) },
+            { QStringLiteral("requires_grad"), t.requiresGrad },
+            { QStringLiteral("parameter"), t.parameter },
+        };
+        if (t.storage >= 0) {
+            const StorageInfo& s = ck.storages[size_t(t.storage)];
+            o.insert(QStringLiteral("storage"), s.key);
+            o.insert(QStringLiteral("device"), s.location);
+        }
+        if (!t.error.isEmpty())
+            o.insert(QStringLiteral("error"), t.error);
+        tensors.append(o);
+    }
+    return QJsonObject { { QStringLiteral("format"), formatName(ck.format) }, { QStringLiteral("tensors"), tensors } };
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("ckptlens-cli"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(CKPTLENS_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Look inside PyTorch and safetensors checkpoints without loading them.\n\n"
+        "Commands:\n"
+        "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys\n"
+        "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
+    QCommandLineOption logLevel(QStringLiteral("log-level"),
+        QStringLiteral("Log level: %1.").arg(QLatin1String(kLogLevels)), QStringLiteral("level"), QStringLiteral("warn"));
+    parser.addOptions({ json, logLevel });
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info or tree"));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
+    parser.process(app);
+
+    if (!setupLogging(parser.value(logLevel))) {
+        std::fprintf(stderr, "ckptlens-cli: unknown log level '%s' (use %s)\n", qPrintable(parser.value(logLevel)), kLogLevels);
+        return Usage;
+    }
+    const QStringList args = parser.positionalArguments();
+    if (args.size() != 2 || (args[0] != QLatin1String("info") && args[0] != QLatin1String("tree"))) {
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree) and a file; see --help\n");
+        return Usage;
+    }
+    auto ck = openCheckpoint(args[1]);
+    if (!ck) {
+        std::fprintf(stderr, "ckptlens-cli: %s [%s]\n", qPrintable(ck.error().message()), errorKindName(ck.error().kind));
+        return Unreadable;
+    }
+    const Checkpoint& c = **ck;
+    if (args[0] == QLatin1String("info")) {
+        const auto summary = summarize(c);
+        if (parser.isSet(json))
+            printJson(summaryToJson(summary));
+        else
+            print(summaryToText(summary));
+    } else if (parser.isSet(json)) {
+        printJson(treeJson(c));
+    } else {
+        ObjectTreeModel model;
+        model.setCheckpoint(*ck);
+        print(model.dump());
+    }
+    return Ok;
+}

@@ -1,0 +1,3 @@
+#pragma once
+#define CKPTLENS_VERSION "@PROJECT_VERSION@"
+#cmakedefine01 CKPTLENS_WITH_CUDA

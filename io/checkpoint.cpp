@@ -1,0 +1,221 @@
+#include "io/checkpoint.h"
+
+#include "io/ziparchive.h"
+
+#include <spdlog/spdlog.h>
+
+#include <QElapsedTimer>
+
+#include <cstring>
+
+namespace ckpt {
+
+QString formatName(Format f)
+{
+    switch (f) {
+    case Format::TorchZip: return QStringLiteral("torch-zip");
+    case Format::TorchLegacy: return QStringLiteral("torch-legacy");
+    case Format::Safetensors: return QStringLiteral("safetensors");
+    }
+    return QStringLiteral("unknown");
+}
+
+Expected<std::span<const std::uint8_t>> Checkpoint::recordBytes(int record) const
+{
+    if (record < 0 || size_t(record) >= records.size())
+        return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("record %1 does not exist").arg(record) };
+    const Record& r = records[size_t(record)];
+    if (!r.deflated)
+        return m_file->slice(r.offset, r.size);
+    std::lock_guard lock(m_inflateMutex);
+    auto it = m_inflated.find(record);
+    if (it == m_inflated.end()) {
+        auto bytes = inflateZipEntry(*m_file, r);
+        if (!bytes)
+            return bytes.error();
+        it = m_inflated.emplace(record, std::move(*bytes)).first;
+    }
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(it->second.constData()),
+        size_t(it->second.size()));
+}
+
+Expected<std::span<const std::uint8_t>> Checkpoint::storageBytes(int storage) const
+{
+    if (storage < 0 || size_t(storage) >= storages.size())
+        return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("storage %1 does not exist").arg(storage) };
+    const StorageInfo& s = storages[size_t(storage)];
+    if (!s.error.isEmpty())
+        return Error { ErrorKind::OutOfBounds, path, QStringLiteral("storage %1").arg(s.key), s.error };
+    auto rec = recordBytes(s.record);
+    if (!rec)
+        return rec.error();
+    return rec->subspan(size_t(s.recordByteOffset), size_t(s.nbytes()));
+}
+
+namespace {
+
+void swapElements(char* data, qint64 count, int width)
+{
+    for (qint64 i = 0; i < count; ++i) {
+        char* e = data + i * width;
+        for (int a = 0, b = width - 1; a < b; ++a, --b)
+            std::swap(e[a], e[b]);
+    }
+}
+
+} // namespace
+
+Expected<QByteArray> Checkpoint::tensorBytes(int tensor) const
+{
+    if (tensor < 0 || size_t(tensor) >= tensors.size())
+        return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("tensor %1 does not exist").arg(tensor) };
+    const TensorInfo& t = tensors[size_t(tensor)];
+    if (!t.error.isEmpty())
+        return Error { ErrorKind::OutOfBounds, path, QStringLiteral("tensor %1").arg(tensor), t.error };
+    auto src = storageBytes(t.storage);
+    if (!src)
+        return src.error();
+    const int item = dtypeItemSize(t.dtype);
+    const qint64 n = t.numel();
+    QByteArray out(qsizetype(n * item), Qt::Uninitialized);
+    const auto* base = src->data() + t.storageOffset * item;
+    if (t.isContiguous()) {
+        if (n)
+            std::memcpy(out.data(), base, size_t(n * item));
+    } else {
+        // Odometer walk over the indices; validate() proved every element lies inside the storage.
+        const size_t dims = t.shape.size();
+        std::vector<std::int64_t> idx(dims, 0);
+        char* dst = out.data();
+        std::int64_t off = 0;
+        for (qint64 k = 0; k < n; ++k) {
+            std::memcpy(dst + k * item, base + off * item, size_t(item));
+            for (size_t d = dims; d-- > 0;) {
+                if (++idx[d] < t.shape[d]) {
+                    off += t.stride[d];
+                    break;
+                }
+                off -= t.stride[d] * (t.shape[d] - 1);
+                idx[d] = 0;
+            }
+        }
+    }
+    if (bigEndian && item > 1) {
+        const bool complex = t.dtype == DType::Complex64 || t.dtype == DType::Complex128 || t.dtype == DType::Complex32;
+        const int width = complex ? item / 2 : item;
+        swapElements(out.data(), n * item / width, width);
+    }
+    return out;
+}
+
+void Checkpoint::validate()
+{
+    for (auto& s : storages) {
+        if (!s.error.isEmpty())
+            continue;
+        std::int64_t nbytes = 0;
+        if (s.numel < 0 || __builtin_mul_overflow(s.numel, std::int64_t(dtypeItemSize(s.dtype)), &nbytes)) {
+            s.error = QStringLiteral("declared size %1 elements is invalid").arg(s.numel);
+            continue;
+        }
+        if (s.record < 0 || size_t(s.record) >= records.size()) {
+            s.error = QStringLiteral("no record holds this storage's bytes");
+            continue;
+        }
+        const Record& r = records[size_t(s.record)];
+        if (s.recordByteOffset < 0 || s.recordByteOffset > r.size || nbytes > r.size - s.recordByteOffset)
+            s.error = QStringLiteral("storage needs %1 bytes at offset %2 but record %3 holds %4")
+                          .arg(nbytes)
+                          .arg(s.recordByteOffset)
+                          .arg(r.name)
+                          .arg(r.size);
+    }
+    for (auto& t : tensors) {
+        if (!t.error.isEmpty())
+            continue;
+        if (t.storage < 0 || size_t(t.storage) >= storages.size()) {
+            t.error = QStringLiteral("no storage");
+            continue;
+        }
+        const StorageInfo& s = storages[size_t(t.storage)];
+        if (!s.error.isEmpty()) {
+            t.error = QStringLiteral("storage %1: %2").arg(s.key, s.error);
+            continue;
+        }
+        if (t.dtype == DType::Unknown) {
+            t.error = QStringLiteral("unknown dtype");
+            continue;
+        }
+        std::int64_t numel = 1, last = t.storageOffset;
+        bool bad = t.storageOffset < 0;
+        for (size_t d = 0; d < t.shape.size() && !bad; ++d) {
+            if (t.shape[d] < 0 || t.stride[d] < 0) {
+                bad = true;
+                break;
+            }
+            std::int64_t span = 0;
+            bad = __builtin_mul_overflow(numel, t.shape[d], &numel)
+                || (t.shape[d] > 0 && (__builtin_mul_overflow(t.shape[d] - 1, t.stride[d], &span)
+                        || __builtin_add_overflow(last, span, &last)));
+        }
+        if (bad) {
+            t.error = QStringLiteral("negative or overflowing size, stride or offset");
+            continue;
+        }
+        if (numel == 0)
+            continue;
+        const int item = dtypeItemSize(t.dtype);
+        std::int64_t endByte = 0;
+        if (__builtin_add_overflow(last, 1, &endByte) || __builtin_mul_overflow(endByte, std::int64_t(item), &endByte)
+            || endByte > s.nbytes())
+            t.error = QStringLiteral("tensor reaches element %1 but storage %2 holds %3 bytes (%4 per element)")
+                          .arg(last)
+                          .arg(s.key)
+                          .arg(s.nbytes())
+                          .arg(item);
+    }
+}
+
+Expected<CheckpointPtr> openCheckpoint(const QString& path)
+{
+    QElapsedTimer timer;
+    timer.start();
+    auto mapped = MappedFile::open(path);
+    if (!mapped)
+        return mapped.error();
+    auto file = *mapped;
+    const auto head = file->bytes().first(size_t(std::min<qint64>(file->size(), 512)));
+
+    Expected<std::shared_ptr<Checkpoint>> result = Error { ErrorKind::NotACheckpoint, path, {}, {} };
+    if (looksLikeZip(head)) {
+        result = readTorchZip(file);
+    } else if (head.size() >= 8 && std::memcmp(head.data(), "PYTORCH1", 8) == 0) {
+        return Error { ErrorKind::Unsupported, path, {},
+            QStringLiteral("torch 1.0 preview format (PYTORCH1), which torch itself no longer reads") };
+    } else if (head.size() >= 262 && std::memcmp(head.data() + 257, "ustar", 5) == 0) {
+        return Error { ErrorKind::Unsupported, path, {},
+            QStringLiteral("a tar archive: the pre-0.1.10 torch tar format is not supported") };
+    } else if (head.size() >= 9 && head[8] == '{') {
+        result = readSafetensors(file);
+    } else if (!head.empty() && (head[0] == 0x80 || head[0] == 'L' || head[0] == 'I')) {
+        result = readTorchLegacy(file);
+    } else {
+        QString hex;
+        for (size_t i = 0; i < std::min<size_t>(8, head.size()); ++i)
+            hex += QStringLiteral("%1 ").arg(head[i], 2, 16, QLatin1Char('0'));
+        return Error { ErrorKind::NotACheckpoint, path, {},
+            QStringLiteral("not a PyTorch or safetensors checkpoint (starts with bytes %1)").arg(hex.trimmed()) };
+    }
+    if (!result)
+        return result.error();
+    auto ck = std::move(*result);
+    ck->path = path;
+    ck->fileSize = file->size();
+    ck->validate();
+    spdlog::debug("opened {} ({}, {} tensors, {} storages, {} objects) in {} ms", path.toStdString(),
+        formatName(ck->format).toStdString(), ck->tensors.size(), ck->storages.size(), ck->graph.size(),
+        timer.elapsed());
+    return CheckpointPtr(std::move(ck));
+}
+
+} // namespace ckpt

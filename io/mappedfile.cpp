@@ -1,0 +1,37 @@
+#include "io/mappedfile.h"
+
+#include <QFileInfo>
+
+namespace ckpt {
+
+Expected<std::shared_ptr<const MappedFile>> MappedFile::open(const QString& path)
+{
+    QFileInfo info(path);
+    if (!info.exists())
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("no such file") };
+    if (info.isDir())
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("is a folder, not a file") };
+    auto file = std::make_unique<QFile>(path);
+    if (!file->open(QIODevice::ReadOnly))
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("cannot open: %1").arg(file->errorString()) };
+    const qint64 size = file->size();
+    if (size == 0)
+        return Error { ErrorKind::Empty, path, {}, QStringLiteral("the file is empty") };
+    uchar* data = file->map(0, size);
+    if (!data)
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("cannot memory-map: %1").arg(file->errorString()) };
+    std::shared_ptr<MappedFile> m(new MappedFile);
+    m->m_path = path;
+    m->m_data = data;
+    m->m_size = size;
+    m->m_file = std::move(file);
+    return std::shared_ptr<const MappedFile>(std::move(m));
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_file && m_data)
+        m_file->unmap(const_cast<uchar*>(m_data));
+}
+
+} // namespace ckpt

@@ -1,0 +1,42 @@
+#pragma once
+
+#include "io/error.h"
+
+#include <QFile>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace ckpt {
+
+// A read-only memory map of a whole file. Tensor bytes are read straight from it, on demand.
+class MappedFile {
+public:
+    static Expected<std::shared_ptr<const MappedFile>> open(const QString& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const QString& path() const { return m_path; }
+    qint64 size() const { return m_size; }
+    std::span<const std::uint8_t> bytes() const { return { m_data, size_t(m_size) }; }
+    // Bounds-checked sub-range; empty optional-like span with ok=false when out of range.
+    bool contains(qint64 offset, qint64 length) const
+    {
+        return offset >= 0 && length >= 0 && offset <= m_size && length <= m_size - offset;
+    }
+    std::span<const std::uint8_t> slice(qint64 offset, qint64 length) const
+    {
+        return { m_data + offset, size_t(length) };
+    }
+
+private:
+    MappedFile() = default;
+    QString m_path;
+    std::unique_ptr<QFile> m_file;
+    const std::uint8_t* m_data = nullptr;
+    qint64 m_size = 0;
+};
+
+} // namespace ckpt

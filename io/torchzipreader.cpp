@@ -1,0 +1,99 @@
+#include "io/checkpoint.h"
+#include "io/persistentid.h"
+#include "io/unpickler.h"
+#include "io/ziparchive.h"
+
+#include <QHash>
+
+namespace ckpt {
+
+Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedFile> file)
+{
+    auto entries = listZipEntries(*file);
+    if (!entries)
+        return entries.error();
+    auto ck = std::make_shared<Checkpoint>();
+    ck->format = Format::TorchZip;
+    ck->setFile(file);
+    ck->records = std::move(*entries);
+    if (ck->records.empty())
+        return Error { ErrorKind::NotACheckpoint, file->path(), {}, QStringLiteral("an empty zip archive") };
+
+    // Every record sits under one folder whose name varies (file stem, "archive"): take it from the first entry.
+    const QString& first = ck->records.front().name;
+    const qsizetype slash = first.indexOf(QLatin1Char('/'));
+    ck->archivePrefix = slash > 0 ? first.left(slash) : QString();
+    const QString prefix = ck->archivePrefix.isEmpty() ? QString() : ck->archivePrefix + QLatin1Char('/');
+
+    QHash<QString, int> byName;
+    byName.reserve(qsizetype(ck->records.size()));
+    for (size_t i = 0; i < ck->records.size(); ++i) {
+        const QString& n = ck->records[i].name;
+        if (n.startsWith(prefix))
+            byName.insert(n.mid(prefix.size()), int(i));
+    }
+    auto pkl = byName.find(QStringLiteral("data.pkl"));
+    if (pkl == byName.end())
+        return Error { ErrorKind::NotACheckpoint, file->path(), {},
+            QStringLiteral("a zip archive without %1data.pkl: not a torch.save file").arg(prefix) };
+    ck->torchScript = byName.contains(QStringLiteral("constants.pkl"));
+
+    for (const char* small : { "version", ".data/version", "byteorder", ".format_version", ".storage_alignment",
+             ".data/serialization_id" }) {
+        auto it = byName.find(QString::fromLatin1(small));
+        if (it == byName.end() || ck->records[size_t(*it)].size > 256)
+            continue;
+        auto bytes = ck->recordBytes(*it);
+        if (!bytes)
+            continue;
+        QString text = QString::fromUtf8(reinterpret_cast<const char*>(bytes->data()), qsizetype(bytes->size())).trimmed();
+        ck->metadata.append({ QString::fromLatin1(small), text });
+        if (qstrcmp(small, "byteorder") == 0)
+            ck->bigEndian = text == QLatin1String("big");
+    }
+
+    UnpickleTarget target;
+    QHash<QString, ObjId> storageNodes; // torch loads each key once; tensors sharing it share the storage
+    PersistentLoad load = [&](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
+        auto parsed = parsePersistentId(t.graph, pid);
+        if (!parsed)
+            return parsed.error();
+        if (parsed->isModule)
+            return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
+        const StoragePid& sp = parsed->storage;
+        if (auto it = storageNodes.find(sp.key); it != storageNodes.end())
+            return *it;
+        StorageInfo s;
+        s.key = sp.key;
+        s.location = sp.location;
+        s.numel = sp.numel;
+        if (auto dt = dtypeFromStorageClass(sp.storageClass))
+            s.dtype = *dt;
+        else
+            s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
+        auto rec = byName.find(QStringLiteral("data/") + sp.key);
+        if (rec != byName.end())
+            s.record = *rec;
+        else if (s.error.isEmpty())
+            s.error = QStringLiteral("record %1data/%2 is missing").arg(prefix, sp.key.left(64));
+        t.storages.push_back(std::move(s));
+        ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
+        storageNodes.insert(sp.key, node);
+        return node;
+    };
+
+    auto pklBytes = ck->recordBytes(*pkl);
+    if (!pklBytes)
+        return pklBytes.error();
+    auto result = unpickle(*pklBytes, target, load, file->path(), prefix + QStringLiteral("data.pkl"));
+    if (!result)
+        return result.error();
+    ck->root = result->root;
+    ck->graph = std::move(target.graph);
+    ck->tensors = std::move(target.tensors);
+    ck->storages = std::move(target.storages);
+    ck->imports = std::move(target.imports);
+    return ck;
+}
+
+} // namespace ckpt

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "io/error.h"
+#include "io/mappedfile.h"
+#include "io/tensorinfo.h"
+
+#include <vector>
+
+namespace ckpt {
+
+// The entries of a zip file that lies in a memory map. QuaZip reads the central directory (zip64 included);
+// each entry's data offset comes from its local header, since torch pads local headers with an extra field
+// the central directory does not repeat.
+Expected<std::vector<Record>> listZipEntries(const MappedFile& file);
+
+// Inflates a deflated entry (some tools re-zip checkpoints). The output is capped at the entry's declared size.
+Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& record);
+
+bool looksLikeZip(std::span<const std::uint8_t> head);
+
+} // namespace ckpt

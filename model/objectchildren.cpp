@@ -1,0 +1,173 @@
+#include "model/objectchildren.h"
+
+namespace ckpt {
+namespace {
+
+bool isContainer(ObjKind k)
+{
+    return k == ObjKind::List || k == ObjKind::Tuple || k == ObjKind::Dict || k == ObjKind::Set || k == ObjKind::Object;
+}
+
+void appendDictItems(const ObjectGraph& g, const std::vector<ObjId>& items, std::vector<ObjectChild>& out)
+{
+    for (size_t i = 0; i + 1 < items.size(); i += 2)
+        out.push_back({ keyText(g, items[i]), items[i + 1], false });
+}
+
+void appendSeq(const std::vector<ObjId>& items, std::vector<ObjectChild>& out, bool viaArgs = false)
+{
+    for (size_t i = 0; i < items.size(); ++i)
+        out.push_back({ QString::number(i), items[i], viaArgs });
+}
+
+} // namespace
+
+std::vector<ObjectChild> objectChildren(const ObjectGraph& g, ObjId id)
+{
+    std::vector<ObjectChild> out;
+    if (!g.valid(id))
+        return out;
+    const PyObject& o = g.at(id);
+    switch (o.kind) {
+    case ObjKind::Dict:
+        appendDictItems(g, o.items, out);
+        break;
+    case ObjKind::List:
+    case ObjKind::Tuple:
+    case ObjKind::Set:
+        appendSeq(o.items, out);
+        break;
+    case ObjKind::Object: {
+        // A dict subclass gets SETITEMs (even count of key/value), a list subclass APPENDs; we cannot tell them
+        // apart without the class, so pairs are shown as entries only when the object looks dict-like.
+        if (!o.items.empty())
+            appendSeq(o.items, out);
+        if (g.valid(o.state)) {
+            const PyObject& st = g.at(o.state);
+            if (st.kind == ObjKind::Dict) {
+                appendDictItems(g, st.items, out);
+            } else if (st.kind == ObjKind::Tuple && st.items.size() == 2) { // (state, slotstate)
+                for (ObjId part : st.items)
+                    if (g.valid(part) && g.at(part).kind == ObjKind::Dict)
+                        appendDictItems(g, g.at(part).items, out);
+            } else if (st.kind != ObjKind::None) {
+                out.push_back({ QStringLiteral("(state)"), o.state, false });
+            }
+        }
+        if (g.valid(o.args) && !g.at(o.args).items.empty())
+            appendSeq(g.at(o.args).items, out, true);
+        break;
+    }
+    default:
+        break;
+    }
+    return out;
+}
+
+bool hasChildren(const ObjectGraph& g, ObjId id)
+{
+    if (!g.valid(id))
+        return false;
+    const PyObject& o = g.at(id);
+    if (!isContainer(o.kind))
+        return false;
+    if (o.kind != ObjKind::Object)
+        return !o.items.empty();
+    return !objectChildren(g, id).empty();
+}
+
+QString keyText(const ObjectGraph& g, ObjId key)
+{
+    if (!g.valid(key))
+        return QStringLiteral("?");
+    const PyObject& k = g.at(key);
+    switch (k.kind) {
+    case ObjKind::Str: return k.text;
+    case ObjKind::Int: return QString::number(k.integer);
+    default: return valueText(g, key, 80);
+    }
+}
+
+QString typeText(const ObjectGraph& g, ObjId id)
+{
+    if (!g.valid(id))
+        return QStringLiteral("?");
+    const PyObject& o = g.at(id);
+    switch (o.kind) {
+    case ObjKind::None: return QStringLiteral("None");
+    case ObjKind::Bool: return QStringLiteral("bool");
+    case ObjKind::Int:
+    case ObjKind::BigInt: return QStringLiteral("int");
+    case ObjKind::Float: return QStringLiteral("float");
+    case ObjKind::Complex: return QStringLiteral("complex");
+    case ObjKind::Str: return QStringLiteral("str");
+    case ObjKind::Bytes: return QStringLiteral("bytes");
+    case ObjKind::List: return QStringLiteral("list");
+    case ObjKind::Tuple: return o.text.isEmpty() ? QStringLiteral("tuple") : o.text;
+    case ObjKind::Dict: return o.text.isEmpty() ? QStringLiteral("dict") : o.text;
+    case ObjKind::Set: return o.text.isEmpty() ? QStringLiteral("set") : o.text;
+    case ObjKind::Global: return QStringLiteral("global");
+    case ObjKind::Object: return o.qualifiedName();
+    case ObjKind::Tensor: return QStringLiteral("tensor");
+    case ObjKind::Storage: return QStringLiteral("storage");
+    case ObjKind::Device: return QStringLiteral("torch.device");
+    case ObjKind::NumpyScalar: return o.text;
+    case ObjKind::Mark: return QStringLiteral("mark");
+    }
+    return QStringLiteral("?");
+}
+
+QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
+{
+    if (!g.valid(id))
+        return QStringLiteral("?");
+    const PyObject& o = g.at(id);
+    QString s;
+    switch (o.kind) {
+    case ObjKind::None: s = QStringLiteral("None"); break;
+    case ObjKind::Bool: s = o.boolean ? QStringLiteral("True") : QStringLiteral("False"); break;
+    case ObjKind::Int: s = QString::number(o.integer); break;
+    case ObjKind::BigInt:
+    case ObjKind::Complex: s = o.text; break;
+    case ObjKind::Float: s = QString::number(o.real, 'g', 17); break;
+    case ObjKind::Str: s = QLatin1Char('\'') + o.text + QLatin1Char('\''); break;
+    case ObjKind::Bytes: s = QStringLiteral("b'%1'").arg(QString::fromLatin1(o.bytes.left(maxChars).toPercentEncoding())); break;
+    case ObjKind::Global: s = o.qualifiedName(); break;
+    case ObjKind::Device: s = o.text; break;
+    case ObjKind::NumpyScalar:
+        s = o.text.startsWith(QLatin1String("numpy.float")) ? QString::number(o.real, 'g', 17)
+            : o.text == QLatin1String("numpy.bool_")        ? (o.boolean ? QStringLiteral("True") : QStringLiteral("False"))
+                                                            : QString::number(o.integer);
+        break;
+    case ObjKind::Tuple:
+        if (o.text == QLatin1String("torch.Size") || o.items.size() <= 8) {
+            QStringList parts;
+            bool scalars = true;
+            for (ObjId c : o.items) {
+                const auto k = g.valid(c) ? g.at(c).kind : ObjKind::Mark;
+                scalars = scalars && (k == ObjKind::Int || k == ObjKind::Float || k == ObjKind::Str || k == ObjKind::Bool || k == ObjKind::None);
+                if (!scalars)
+                    break;
+                parts << valueText(g, c, 40);
+            }
+            if (scalars) {
+                s = QLatin1Char('(') + parts.join(QStringLiteral(", ")) + (parts.size() == 1 ? QStringLiteral(",)") : QStringLiteral(")"));
+                break;
+            }
+        }
+        s = QStringLiteral("%1 items").arg(o.items.size());
+        break;
+    case ObjKind::List:
+    case ObjKind::Set: s = QStringLiteral("%1 items").arg(o.items.size()); break;
+    case ObjKind::Dict: s = QStringLiteral("%1 entries").arg(o.items.size() / 2); break;
+    case ObjKind::Object: s = o.qualifiedName(); break;
+    case ObjKind::Tensor: s = QStringLiteral("tensor #%1").arg(o.integer); break;
+    case ObjKind::Storage: s = QStringLiteral("storage #%1").arg(o.integer); break;
+    case ObjKind::Mark: s = QStringLiteral("<mark>"); break;
+    }
+    if (s.size() > maxChars)
+        s = s.left(maxChars - 1) + QChar(0x2026);
+    return s;
+}
+
+} // namespace ckpt

@@ -1,0 +1,103 @@
+#include "model/summary.h"
+
+#include "model/objectchildren.h"
+
+#include <QJsonArray>
+#include <QLocale>
+
+namespace ckpt {
+
+CheckpointSummary summarize(const Checkpoint& ck)
+{
+    CheckpointSummary s;
+    s.path = ck.path;
+    s.format = ck.format;
+    s.fileSize = ck.fileSize;
+    s.tensorCount = std::int64_t(ck.tensors.size());
+    for (const auto& t : ck.tensors) {
+        if (!t.error.isEmpty()) {
+            ++s.brokenTensors;
+            continue;
+        }
+        auto& d = s.byDtype[dtypeName(t.dtype)];
+        ++d.tensors;
+        d.elements += t.numel();
+        d.bytes += t.nbytes();
+        s.totalElements += t.numel();
+        s.tensorBytes += t.nbytes();
+    }
+    for (const auto& st : ck.storages) {
+        if (st.error.isEmpty())
+            s.storageBytes += st.nbytes();
+        if (!s.devices.contains(st.location))
+            s.devices << st.location;
+    }
+    s.rootType = typeText(ck.graph, ck.root);
+    for (const auto& c : objectChildren(ck.graph, ck.root))
+        if (!c.viaArgs)
+            s.topLevelKeys << c.key;
+    s.importedGlobals = std::int64_t(ck.imports.size());
+    return s;
+}
+
+QJsonObject summaryToJson(const CheckpointSummary& s)
+{
+    QJsonObject dtypes;
+    for (const auto& [name, d] : s.byDtype)
+        dtypes.insert(name, QJsonObject { { QStringLiteral("tensors"), qint64(d.tensors) },
+                                { QStringLiteral("elements"), qint64(d.elements) }, { QStringLiteral("bytes"), qint64(d.bytes) } });
+    return QJsonObject {
+        { QStringLiteral("path"), s.path },
+        { QStringLiteral("format"), formatName(s.format) },
+        { QStringLiteral("file_size"), s.fileSize },
+        { QStringLiteral("tensors"), qint64(s.tensorCount) },
+        { QStringLiteral("broken_tensors"), qint64(s.brokenTensors) },
+        { QStringLiteral("total_elements"), qint64(s.totalElements) },
+        { QStringLiteral("total_bytes"), qint64(s.tensorBytes) },
+        { QStringLiteral("storage_bytes"), qint64(s.storageBytes) },
+        { QStringLiteral("dtypes"), dtypes },
+        { QStringLiteral("devices"), QJsonArray::fromStringList(s.devices) },
+        { QStringLiteral("root_type"), s.rootType },
+        { QStringLiteral("top_level_keys"), QJsonArray::fromStringList(s.topLevelKeys) },
+    };
+}
+
+QString formatBytes(std::int64_t bytes)
+{
+    return QLocale::c().formattedDataSize(bytes, 2, QLocale::DataSizeTraditionalFormat);
+}
+
+QString summaryToText(const CheckpointSummary& s)
+{
+    QString out;
+    QLocale c = QLocale::c();
+    c.setNumberOptions(QLocale::DefaultNumberOptions);
+    out += QStringLiteral("file:            %1 (%2)\n").arg(s.path, formatBytes(s.fileSize));
+    out += QStringLiteral("format:          %1\n").arg(formatName(s.format));
+    out += QStringLiteral("root:            %1\n").arg(s.rootType);
+    out += QStringLiteral("tensors:         %1%2\n")
+               .arg(c.toString(qint64(s.tensorCount)))
+               .arg(s.brokenTensors ? QStringLiteral(" (%1 broken)").arg(s.brokenTensors) : QString());
+    out += QStringLiteral("total elements:  %1\n").arg(c.toString(qint64(s.totalElements)));
+    out += QStringLiteral("total bytes:     %1 (%2)\n").arg(c.toString(qint64(s.tensorBytes)), formatBytes(s.tensorBytes));
+    if (s.storageBytes != s.tensorBytes)
+        out += QStringLiteral("storage bytes:   %1 (%2)\n").arg(c.toString(qint64(s.storageBytes)), formatBytes(s.storageBytes));
+    if (!s.devices.isEmpty())
+        out += QStringLiteral("saved from:      %1\n").arg(s.devices.join(QStringLiteral(", ")));
+    out += QStringLiteral("by dtype:\n");
+    for (const auto& [name, d] : s.byDtype)
+        out += QStringLiteral("  %1 %2 tensors  %3 elements  %4\n")
+                   .arg(name, -10)
+                   .arg(d.tensors, 7)
+                   .arg(c.toString(qint64(d.elements)), 15)
+                   .arg(formatBytes(d.bytes));
+    out += QStringLiteral("top-level keys (%1):\n").arg(s.topLevelKeys.size());
+    const int shown = std::min<int>(int(s.topLevelKeys.size()), 50);
+    for (int i = 0; i < shown; ++i)
+        out += QStringLiteral("  %1\n").arg(s.topLevelKeys[i]);
+    if (shown < s.topLevelKeys.size())
+        out += QStringLiteral("  ... and %1 more\n").arg(s.topLevelKeys.size() - shown);
+    return out;
+}
+
+} // namespace ckpt
