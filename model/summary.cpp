@@ -64,7 +64,7 @@ QJsonObject summaryToJson(const CheckpointSummary& s)
 
 QString formatBytes(std::int64_t bytes)
 {
-    return QLocale::c().formattedDataSize(bytes, 2, QLocale::DataSizeTraditionalFormat);
+    return QLocale::c().formattedDataSize(bytes, 2, QLocale::DataSizeIecFormat);
 }
 
 QString summaryToText(const CheckpointSummary& s)
