@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Writes the test fixtures with real torch (Debian's python3-torch) and torch's own view of each of them.
+
+usage: gen_fixtures.py OUT_DIR
+
+Each fixture FILE gets FILE beside expected.json, which torch_dump.py fills from torch.load of the written file.
+manifest.json lists the fixtures and what each one covers. Seeds are fixed, so reruns write identical tensors.
+"""
+import collections
+import json
+import os
+import struct
+import subprocess
+import sys
+import argparse as argparse_mod
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fixture_models  # noqa: E402
+
+
+def all_dtypes():
+    # Every dtype this torch (1.13) can save; float8 and unsigned 16/32/64 appeared in torch 2.1+.
+    g = torch.Generator().manual_seed(1)
+    base = torch.randn(2, 3, generator=g) * 100
+    d = collections.OrderedDict()
+    for dt in [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int8, torch.int16, torch.int32,
+               torch.int64, torch.uint8]:
+        d[str(dt).replace("torch.", "")] = base.to(dt)
+    d["bool"] = base > 0
+    d["complex64"] = torch.complex(base, -base).to(torch.complex64)
+    d["complex128"] = torch.complex(base.double(), base.double() * 2)
+    return d
+
+
+def views():
+    g = torch.Generator().manual_seed(2)
+    base = torch.randn(6, 8, generator=g)
+    d = collections.OrderedDict()
+    d["base"] = base
+    d["transposed"] = base.t()
+    d["row_slice"] = base[2:5]
+    d["col_slice"] = base[:, 3:7]
+    d["strided"] = base[::2, ::3]
+    d["element"] = base[4, 5]
+    d["expanded"] = torch.arange(4.0).view(4, 1).expand(4, 5)
+    d["permuted"] = torch.arange(24).view(2, 3, 4).permute(2, 0, 1)
+    d["unrelated"] = torch.linspace(0, 1, 7)
+    d["tied_a"] = d["tied_b"] = torch.ones(3, 3) * 2  # one tensor under two keys
+    return d
+
+
+def scalars_and_empty():
+    return {
+        "zero_dim_float": torch.tensor(3.25),
+        "zero_dim_int": torch.tensor(-7),
+        "zero_dim_bool": torch.tensor(True),
+        "empty_1d": torch.zeros(0),
+        "empty_2d": torch.zeros(3, 0),
+        "empty_int": torch.zeros(0, 5, dtype=torch.int64),
+        "one": torch.ones(1),
+    }
+
+
+def nested():
+    g = torch.Generator().manual_seed(3)
+    return {
+        "list": [torch.randn(2, generator=g), [torch.randn(3, generator=g), (torch.arange(4), "text")]],
+        "tuple": (torch.ones(2, 2), 5, 2.5, None, True),
+        "int_keys": {0: torch.zeros(2), 1: {7: torch.ones(1)}, -3: torch.arange(3)},
+        "strings": {"name": "resnet", "bytes": b"\x00\x01binary", "unicode": "\u00e9t\u00e9 \u2603"},
+        "numbers": [1, -1, 2 ** 40, -(2 ** 63), 2 ** 70, 1.5e-300, float("inf")],
+        "namespace": argparse_mod.Namespace(lr=0.1, layers=[64, 64], name="exp"),
+        "numpy_scalars": {"f8": np.float64(0.5), "i8": np.int64(-3), "f4": np.float32(1.25)},
+    }
+
+
+def training_checkpoint():
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=1e-4)
+    for _ in range(3):
+        loss = model(torch.randn(4, 8)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return {"epoch": 3, "step": 12, "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": opt.state_dict(), "loss": float(loss), "best_acc": 0.5}
+
+
+def parameters():
+    torch.manual_seed(5)
+    return {
+        "param": nn.Parameter(torch.randn(3, 4)),
+        "frozen": nn.Parameter(torch.randn(2), requires_grad=False),
+        "grad_tensor": torch.randn(2, 2).requires_grad_(),
+        "plain": torch.randn(2),
+    }
+
+
+def many(n=5000):
+    g = torch.Generator().manual_seed(6)
+    return collections.OrderedDict((f"layers.{i // 4}.block.{i % 4}.weight", torch.randn(3, generator=g))
+                                   for i in range(n))
+
+
+def state_dict():
+    torch.manual_seed(7)
+    net = fixture_models.SmallNet()
+    net.eval()
+    return net.state_dict()
+
+
+def whole_model():
+    torch.manual_seed(8)
+    return fixture_models.SmallNet()
+
+
+def write_safetensors(path, tensors, metadata=None):
+    # The reference writer's layout: header keys sorted by (alignment desc, name), padded with spaces to 8 bytes.
+    names = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+             torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+             torch.bool: "BOOL"}
+    order = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in order:
+        b = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+        header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def save_as_if_on_gpu(obj, path):
+    # What torch.save writes on a CUDA machine: the storage location tag is "cuda:0". The bytes are the same.
+    orig = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(obj, path)
+    finally:
+        torch.serialization.location_tag = orig
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    manifest = {}
+
+    def save(name, obj, covers, **kw):
+        path = os.path.join(out, name)
+        torch.save(obj, path, **kw)
+        manifest[name] = covers
+
+    legacy = {"_use_new_zipfile_serialization": False}
+    save("state_dict.pth", state_dict(), "plain state dict of a conv/bn/linear net (buffers, num_batches_tracked)")
+    save("state_dict_legacy.pth", state_dict(), "the same in the legacy format", **legacy)
+    save("training.pth", training_checkpoint(), "training checkpoint: model, Adam state, scalars")
+    save("training_legacy.pt", training_checkpoint(), "training checkpoint, legacy format", **legacy)
+    save("dtypes.pth", all_dtypes(), "every dtype torch 1.13 saves")
+    save("dtypes_legacy.pth", all_dtypes(), "every dtype, legacy format", **legacy)
+    save("views.pth", views(), "transposes, slices, strides, expand, shared storage, tied keys")
+    save("views_legacy.pth", views(), "views in the legacy format", **legacy)
+    save("scalars_empty.pth", scalars_and_empty(), "0-dim and empty tensors")
+    save("nested.pth", nested(), "nested lists/tuples/int keys, strings, bytes, big ints, Namespace, numpy scalars")
+    save("nested_legacy.pth", nested(), "nested containers, legacy format", **legacy)
+    save("parameters.pth", parameters(), "nn.Parameter with and without requires_grad")
+    save("many.pth", many(), "5000 tensors")
+    save("whole_model.pth", whole_model(), "a whole nn.Module pickled (torch.save(model))")
+    for proto in (1, 2, 3, 4, 5):
+        save(f"views_proto{proto}.pth", views(), f"views, pickle protocol {proto}", pickle_protocol=proto)
+    for proto in (1, 4):
+        save(f"nested_legacy_proto{proto}.pth", nested(), f"nested, legacy format, pickle protocol {proto}",
+             pickle_protocol=proto, **legacy)
+    save_as_if_on_gpu(training_checkpoint(), os.path.join(out, "training_cuda.pth"))
+    manifest["training_cuda.pth"] = "training checkpoint whose storages were saved from cuda:0"
+    write_safetensors(os.path.join(out, "model.safetensors"),
+                      {k: v for k, v in all_dtypes().items() if not k.startswith("complex")} | dict(state_dict()),
+                      {"format": "pt", "source": "gen_fixtures"})
+    manifest["model.safetensors"] = "safetensors with every dtype it shares with torch 1.13, __metadata__"
+
+    files = [os.path.join(out, f) for f in manifest]
+    subprocess.run([sys.executable, os.path.join(HERE, "torch_dump.py"), os.path.join(out, "expected.json")] + files,
+                   check=True)
+    with open(os.path.join(out, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=1)
+    print(f"wrote {len(manifest)} fixtures to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+// The ckptlens-cli contract other work relies on: `tree --json` agrees with torch, `info --json` carries the
+// totals, exit code 2 and a message on stderr for a file that cannot be read.
+#include "testutil.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void treeMatchesTorch_data();
+    void treeMatchesTorch();
+    void info();
+    void exitCodes_data();
+    void exitCodes();
+
+private:
+    struct Run {
+        int code;
+        QByteArray out, err;
+    };
+    static Run cli(const QStringList& args)
+    {
+        QProcess p;
+        p.start(QStringLiteral(CKPTLENS_CLI), args);
+        if (!p.waitForFinished(120'000))
+            return { -1, {}, {} };
+        return { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError() };
+    }
+};
+
+void TestCli::treeMatchesTorch_data()
+{
+    if (!ckpt::test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures: gen_fixtures (ctest) needs /usr/bin/python3 with torch");
+    QTest::addColumn<QString>("file");
+    for (const char* f : { "training.pth", "training_legacy.pt", "views.pth", "dtypes.pth", "nested.pth",
+             "training_cuda.pth", "model.safetensors", "many.pth" })
+        QTest::newRow(f) << QString::fromLatin1(f);
+}
+
+void TestCli::treeMatchesTorch()
+{
+    QFETCH(QString, file);
+    const QString path = ckpt::test::fixture(file);
+    const QJsonObject expected = QJsonDocument::fromJson(ckpt::test::readAll(ckpt::test::fixture(QStringLiteral("expected.json"))))
+                                     .object()[QFileInfo(path).absoluteFilePath()]
+                                     .toObject();
+    QVERIFY(!expected.isEmpty());
+    const Run r = cli({ QStringLiteral("tree"), QStringLiteral("--json"), path });
+    QCOMPARE(r.code, 0);
+    const QJsonObject doc = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(doc[QLatin1String("format")].toString(),
+        file.endsWith(QLatin1String(".safetensors")) ? QStringLiteral("safetensors")
+            : file.contains(QLatin1String("legacy"))  ? QStringLiteral("torch-legacy")
+                                                      : QStringLiteral("torch-zip"));
+    const QJsonArray ours = doc[QLatin1String("tensors")].toArray();
+    const QJsonArray theirs = expected[QLatin1String("tensors")].toArray();
+    QCOMPARE(ours.size(), theirs.size());
+    for (qsizetype i = 0; i < ours.size(); ++i) {
+        const QJsonObject a = ours[i].toObject(), b = theirs[i].toObject();
+        for (const char* key : { "path", "dtype", "shape", "stride", "storage_offset", "requires_grad" })
+            QCOMPARE(a[QLatin1String(key)], b[QLatin1String(key)]);
+        if (b[QLatin1String("device")].isString())
+            QCOMPARE(a[QLatin1String("device")], b[QLatin1String("device")]);
+        QVERIFY(a[QLatin1String("storage")].isString());
+    }
+}
+
+void TestCli::info()
+{
+    const QString sample = QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/../resources/samples/tiny-transformer.pth");
+    const Run r = cli({ QStringLiteral("info"), QStringLiteral("--json"), sample });
+    QCOMPARE(r.code, 0);
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o[QLatin1String("format")].toString(), QStringLiteral("torch-zip"));
+    QCOMPARE(o[QLatin1String("tensors")].toInt(), 164);
+    QCOMPARE(o[QLatin1String("top_level_keys")].toArray().first().toString(), QStringLiteral("epoch"));
+    const QJsonObject f32 = o[QLatin1String("dtypes")].toObject()[QLatin1String("float32")].toObject();
+    QCOMPARE(f32[QLatin1String("tensors")].toInt(), 163);
+    QCOMPARE(f32[QLatin1String("bytes")].toInteger(), f32[QLatin1String("elements")].toInteger() * 4);
+    qint64 total = 0;
+    for (const auto& d : o[QLatin1String("dtypes")].toObject())
+        total += d.toObject()[QLatin1String("bytes")].toInteger();
+    QCOMPARE(o[QLatin1String("total_bytes")].toInteger(), total);
+    // Text output carries the same facts for people.
+    const Run text = cli({ QStringLiteral("info"), sample });
+    QCOMPARE(text.code, 0);
+    QVERIFY(text.out.contains("torch-zip"));
+    QVERIFY(text.out.contains("model_state_dict"));
+}
+
+void TestCli::exitCodes_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("content"); // written to a temp file named x.pth and appended to args, if set
+    QTest::addColumn<int>("code");
+    QTest::addColumn<QString>("stderrHas");
+    QTest::newRow("missing file") << QStringList { QStringLiteral("info"), QStringLiteral("/nonexistent/model.pth") }
+                                  << QByteArray() << 2 << QStringLiteral("no such file");
+    QTest::newRow("empty file") << QStringList { QStringLiteral("info") } << QByteArray("") << 2 << QStringLiteral("empty");
+    QTest::newRow("not a checkpoint") << QStringList { QStringLiteral("tree"), QStringLiteral("--json") }
+                                      << QByteArray("hello, world\n") << 2 << QStringLiteral("not a PyTorch");
+    QTest::newRow("unknown command") << QStringList { QStringLiteral("frobnicate"), QStringLiteral("x") } << QByteArray()
+                                     << 1 << QStringLiteral("expected a command");
+    QTest::newRow("bad log level") << QStringList { QStringLiteral("--log-level"), QStringLiteral("loud"), QStringLiteral("info"), QStringLiteral("x") }
+                                   << QByteArray() << 1 << QStringLiteral("unknown log level");
+}
+
+void TestCli::exitCodes()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, content);
+    QFETCH(int, code);
+    QFETCH(QString, stderrHas);
+    QTemporaryDir dir;
+    if (!content.isNull()) {
+        const QString f = dir.filePath(QStringLiteral("x.pth"));
+        QVERIFY(ckpt::test::writeFile(f, content));
+        args << f;
+    }
+    const Run r = cli(args);
+    QCOMPARE(r.code, code);
+    QVERIFY2(QString::fromUtf8(r.err).contains(stderrHas), r.err.constData());
+    QVERIFY(r.out.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
