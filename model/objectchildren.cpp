@@ -1,5 +1,9 @@
 #include "model/objectchildren.h"
 
+#include <QLocale>
+
+#include <cmath>
+
 namespace ckpt {
 namespace {
 
@@ -18,6 +22,39 @@ void appendSeq(const std::vector<ObjId>& items, std::vector<ObjectChild>& out, b
 {
     for (size_t i = 0; i < items.size(); ++i)
         out.push_back({ QString::number(i), items[i], viaArgs });
+}
+
+QString floatText(double v)
+{
+    // Python's repr: the shortest text that reads back as the same double.
+    if (std::isinf(v))
+        return v > 0 ? QStringLiteral("inf") : QStringLiteral("-inf");
+    if (std::isnan(v))
+        return QStringLiteral("nan");
+    QString s = QString::number(v, 'g', QLocale::FloatingPointShortest);
+    if (!s.contains(QLatin1Char('.')) && !s.contains(QLatin1Char('e')))
+        s += QStringLiteral(".0");
+    return s;
+}
+
+QString bytesText(const QByteArray& b)
+{
+    QString s = QStringLiteral("b'");
+    for (char c : b) {
+        const auto u = uchar(c);
+        if (u == '\\' || u == '\'')
+            s += QStringLiteral("\\") + QLatin1Char(c);
+        else if (u >= 0x20 && u < 0x7f)
+            s += QLatin1Char(c);
+        else
+            s += QStringLiteral("\\x%1").arg(u, 2, 16, QLatin1Char('0'));
+    }
+    return s + QLatin1Char('\'');
+}
+
+QString countText(size_t n, const char* one, const char* many)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? one : many));
 }
 
 } // namespace
@@ -129,13 +166,13 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
     case ObjKind::Int: s = QString::number(o.integer); break;
     case ObjKind::BigInt:
     case ObjKind::Complex: s = o.text; break;
-    case ObjKind::Float: s = QString::number(o.real, 'g', 17); break;
+    case ObjKind::Float: s = floatText(o.real); break;
     case ObjKind::Str: s = QLatin1Char('\'') + o.text + QLatin1Char('\''); break;
-    case ObjKind::Bytes: s = QStringLiteral("b'%1'").arg(QString::fromLatin1(o.bytes.left(maxChars).toPercentEncoding())); break;
+    case ObjKind::Bytes: s = bytesText(o.bytes.left(maxChars)); break;
     case ObjKind::Global: s = o.qualifiedName(); break;
     case ObjKind::Device: s = o.text; break;
     case ObjKind::NumpyScalar:
-        s = o.text.startsWith(QLatin1String("numpy.float")) ? QString::number(o.real, 'g', 17)
+        s = o.text.startsWith(QLatin1String("numpy.float")) ? floatText(o.real)
             : o.text == QLatin1String("numpy.bool_")        ? (o.boolean ? QStringLiteral("True") : QStringLiteral("False"))
                                                             : QString::number(o.integer);
         break;
@@ -155,12 +192,22 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
                 break;
             }
         }
-        s = QStringLiteral("%1 items").arg(o.items.size());
+        s = countText(o.items.size(), "item", "items");
         break;
     case ObjKind::List:
-    case ObjKind::Set: s = QStringLiteral("%1 items").arg(o.items.size()); break;
-    case ObjKind::Dict: s = QStringLiteral("%1 entries").arg(o.items.size() / 2); break;
-    case ObjKind::Object: s = o.qualifiedName(); break;
+    case ObjKind::Set: s = countText(o.items.size(), "item", "items"); break;
+    case ObjKind::Dict: s = countText(o.items.size() / 2, "entry", "entries"); break;
+    case ObjKind::Object: {
+        // The type column names the class; here the call it was made with, when that says something.
+        const auto& args = g.valid(o.args) ? g.at(o.args).items : std::vector<ObjId> {};
+        if (!args.empty() && args.size() <= 4) {
+            QStringList parts;
+            for (ObjId a : args)
+                parts << valueText(g, a, 40);
+            s = QStringLiteral("%1(%2)").arg(o.name, parts.join(QStringLiteral(", ")));
+        }
+        break;
+    }
     case ObjKind::Tensor: s = QStringLiteral("tensor #%1").arg(o.integer); break;
     case ObjKind::Storage: s = QStringLiteral("storage #%1").arg(o.integer); break;
     case ObjKind::Mark: s = QStringLiteral("<mark>"); break;
