@@ -6,6 +6,50 @@
 #include <QHash>
 
 namespace ckpt {
+namespace {
+
+// Storage keys are "0", "1", ... in files of torch >= 1.8 and memory addresses before: a dense vector serves the
+// common case without hashing 60,000 strings, a hash the rest.
+template <typename T>
+class KeyIndex {
+public:
+    explicit KeyIndex(size_t expected) { m_dense.reserve(expected); }
+    void insert(QStringView key, T value)
+    {
+        if (auto n = denseKey(key); n >= 0) {
+            if (size_t(n) >= m_dense.size())
+                m_dense.resize(size_t(n) + 1, kAbsent);
+            m_dense[size_t(n)] = value;
+        } else {
+            m_sparse.insert(key.toString(), value);
+        }
+    }
+    T find(QStringView key) const
+    {
+        if (auto n = denseKey(key); n >= 0)
+            return size_t(n) < m_dense.size() ? m_dense[size_t(n)] : kAbsent;
+        return m_sparse.value(key.toString(), kAbsent);
+    }
+    static constexpr T kAbsent = T(-1);
+
+private:
+    std::int64_t denseKey(QStringView key) const
+    {
+        if (key.isEmpty() || key.size() > 7 || (key.size() > 1 && key[0] == QLatin1Char('0')))
+            return -1;
+        std::int64_t n = 0;
+        for (QChar c : key) {
+            if (c < QLatin1Char('0') || c > QLatin1Char('9'))
+                return -1;
+            n = n * 10 + (c.unicode() - '0');
+        }
+        return n < std::int64_t(m_dense.capacity()) * 4 + 1024 ? n : -1;
+    }
+    std::vector<T> m_dense;
+    QHash<QString, T> m_sparse;
+};
+
+} // namespace
 
 Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedFile> file)
 {
@@ -25,11 +69,14 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     ck->archivePrefix = slash > 0 ? first.left(slash) : QString();
     const QString prefix = ck->archivePrefix.isEmpty() ? QString() : ck->archivePrefix + QLatin1Char('/');
 
-    QHash<QString, int> byName;
-    byName.reserve(qsizetype(ck->records.size()));
+    QHash<QString, int> byName;              // records other than data/<key>
+    KeyIndex<int> dataRecords(ck->records.size()); // data/<key> -> record
+    const QString dataPrefix = prefix + QStringLiteral("data/");
     for (size_t i = 0; i < ck->records.size(); ++i) {
         const QString& n = ck->records[i].name;
-        if (n.startsWith(prefix))
+        if (n.startsWith(dataPrefix))
+            dataRecords.insert(QStringView(n).mid(dataPrefix.size()), int(i));
+        else if (n.startsWith(prefix))
             byName.insert(n.mid(prefix.size()), int(i));
     }
     auto pkl = byName.find(QStringLiteral("data.pkl"));
@@ -53,7 +100,7 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     }
 
     UnpickleTarget target;
-    QHash<QString, ObjId> storageNodes; // torch loads each key once; tensors sharing it share the storage
+    KeyIndex<ObjId> storageNodes(ck->records.size()); // torch loads each key once; tensors sharing it share it
     PersistentLoad load = [&](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
         auto parsed = parsePersistentId(t.graph, pid);
         if (!parsed)
@@ -61,8 +108,8 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
         if (parsed->isModule)
             return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
         const StoragePid& sp = parsed->storage;
-        if (auto it = storageNodes.find(sp.key); it != storageNodes.end())
-            return *it;
+        if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
+            return known;
         StorageInfo s;
         s.key = sp.key;
         s.location = sp.location;
@@ -71,9 +118,8 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
             s.dtype = *dt;
         else
             s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
-        auto rec = byName.find(QStringLiteral("data/") + sp.key);
-        if (rec != byName.end())
-            s.record = *rec;
+        if (int rec = dataRecords.find(sp.key); rec != dataRecords.kAbsent)
+            s.record = rec;
         else if (s.error.isEmpty())
             s.error = QStringLiteral("record %1data/%2 is missing").arg(prefix, sp.key.left(64));
         t.storages.push_back(std::move(s));

@@ -156,16 +156,28 @@ private:
     ObjId makeLong(const QByteArray& le);
     ObjId makeGlobal(const QString& module, const QString& name, const char* opcode);
 
+    // Picklers number memo slots densely from 0, so a vector serves; a hostile sparse index falls back to a map
+    // instead of allocating up to it.
     void memoPut(std::uint64_t idx)
     {
         if (idx > std::numeric_limits<std::uint32_t>::max())
             fail(QStringLiteral("memo index %1 out of range").arg(idx));
-        m_memo[std::uint32_t(idx)] = top();
+        const ObjId value = top();
+        if (idx >= m_memoDense.size() && idx < m_memoDense.size() + 4096)
+            m_memoDense.resize(size_t(idx) + 1, kNoObject);
+        if (idx < m_memoDense.size()) {
+            m_memoCount += m_memoDense[idx] == kNoObject;
+            m_memoDense[idx] = value;
+        } else {
+            m_memoCount += m_memoSparse.insert_or_assign(std::uint32_t(idx), value).second;
+        }
     }
     ObjId memoGet(std::uint64_t idx)
     {
-        auto it = idx <= std::numeric_limits<std::uint32_t>::max() ? m_memo.find(std::uint32_t(idx)) : m_memo.end();
-        if (it == m_memo.end())
+        if (idx < m_memoDense.size() && m_memoDense[idx] != kNoObject)
+            return m_memoDense[idx];
+        auto it = idx <= std::numeric_limits<std::uint32_t>::max() ? m_memoSparse.find(std::uint32_t(idx)) : m_memoSparse.end();
+        if (it == m_memoSparse.end())
             fail(QStringLiteral("memo key %1 was never stored").arg(idx));
         return it->second;
     }
@@ -220,7 +232,9 @@ private:
     UnpickleLimits m_limits;
     std::vector<ObjId> m_stack;
     std::vector<size_t> m_marks;
-    std::unordered_map<std::uint32_t, ObjId> m_memo;
+    std::vector<ObjId> m_memoDense;
+    std::unordered_map<std::uint32_t, ObjId> m_memoSparse;
+    std::uint64_t m_memoCount = 0; // distinct slots stored: MEMOIZE uses len(memo) as its index
     std::vector<ObjId> m_smallInts = std::vector<ObjId>(257, kNoObject);
     ObjId m_none = kNoObject, m_true = kNoObject, m_false = kNoObject;
 };
@@ -778,7 +792,7 @@ UnpickleResult Interpreter::run()
         case 'p': memoPut(line().toULongLong()); break; // PUT
         case 'q': memoPut(uLE(1)); break;                // BINPUT
         case 'r': memoPut(uLE(4)); break;                // LONG_BINPUT
-        case 0x94: memoPut(m_memo.size()); break;       // MEMOIZE
+        case 0x94: memoPut(m_memoCount); break;       // MEMOIZE
         case 'g': {                                      // GET
             bool ok = false;
             auto idx = line().toULongLong(&ok);
@@ -878,6 +892,9 @@ UnpickleResult Interpreter::run()
 Expected<UnpickleResult> unpickle(std::span<const std::uint8_t> data, UnpickleTarget& target,
     const PersistentLoad& persistentLoad, const QString& file, const QString& record, const UnpickleLimits& limits)
 {
+    // Growing the arena by doubling touches every page twice; a pickle makes at most a few objects per byte.
+    // Reserved pages that stay unused cost address space only. Capped: legacy files pass the raw storages too.
+    target.graph.reserve(target.graph.size() + std::min<size_t>(data.size() / 2, 4u << 20) + 64);
     Interpreter in(data, target, persistentLoad, record, limits);
     try {
         return in.run();
