@@ -2,6 +2,8 @@
 
 #include <QLocale>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -19,6 +21,8 @@ struct PickleFailure {
 {
     throw PickleFailure { kind, std::move(what) };
 }
+
+enum : std::int64_t { kCallOther = 0, kCallRebuildTensor = 1, kCallOrderedDict = 2 };
 
 bool isBuiltinsModule(const QString& m)
 {
@@ -72,6 +76,16 @@ private:
         QByteArray b(reinterpret_cast<const char*>(m_p), qsizetype(n));
         m_p += n;
         return b;
+    }
+    // Text of `n` bytes decoded in place, without an intermediate QByteArray.
+    QString takeUtf8(std::uint64_t n)
+    {
+        if (n > std::uint64_t(m_end - m_p))
+            fail(QStringLiteral("declared length %1 exceeds the %2 bytes left in the pickle").arg(n).arg(m_end - m_p),
+                ErrorKind::Truncated);
+        QString s = QString::fromUtf8(reinterpret_cast<const char*>(m_p), qsizetype(n));
+        m_p += n;
+        return s;
     }
     QByteArray line()
     {
@@ -147,6 +161,13 @@ private:
             m_none = add(PyObject { .kind = ObjKind::None });
         return m_none;
     }
+    ObjId emptyTuple()
+    {
+        // Immutable, and one per tensor in every torch.save file (the backward-hooks OrderedDict's args).
+        if (m_emptyTuple == kNoObject)
+            m_emptyTuple = add(PyObject { .kind = ObjKind::Tuple });
+        return m_emptyTuple;
+    }
     ObjId makeStr(QString s) { return add(PyObject { .kind = ObjKind::Str, .text = std::move(s) }); }
     ObjId makeBytes(QByteArray b) { return add(PyObject { .kind = ObjKind::Bytes, .bytes = std::move(b) }); }
     ObjId makeSeq(ObjKind kind, std::vector<ObjId> items)
@@ -163,7 +184,9 @@ private:
         if (idx > std::numeric_limits<std::uint32_t>::max())
             fail(QStringLiteral("memo index %1 out of range").arg(idx));
         const ObjId value = top();
-        if (idx >= m_memoDense.size() && idx < m_memoDense.size() + 4096)
+        if (idx == m_memoDense.size())
+            m_memoDense.push_back(kNoObject);
+        else if (idx > m_memoDense.size() && idx < m_memoDense.size() + 4096)
             m_memoDense.resize(size_t(idx) + 1, kNoObject);
         if (idx < m_memoDense.size()) {
             m_memoCount += m_memoDense[idx] == kNoObject;
@@ -185,7 +208,7 @@ private:
     // ---- interpretation of known constructors
     ObjId call(ObjId callable, ObjId args, bool viaNewObj);
     ObjId opaqueCall(ObjId callable, ObjId args);
-    ObjId rebuildTensor(const QString& fn, const std::vector<ObjId>& args);
+    ObjId rebuildTensor(QString fn, std::span<const ObjId> args);
     ObjId numpyScalar(const std::vector<ObjId>& args);
     void build(ObjId obj, ObjId state);
     void setItems(ObjId target, const std::vector<ObjId>& kv);
@@ -236,7 +259,7 @@ private:
     std::unordered_map<std::uint32_t, ObjId> m_memoSparse;
     std::uint64_t m_memoCount = 0; // distinct slots stored: MEMOIZE uses len(memo) as its index
     std::vector<ObjId> m_smallInts = std::vector<ObjId>(257, kNoObject);
-    ObjId m_none = kNoObject, m_true = kNoObject, m_false = kNoObject;
+    ObjId m_none = kNoObject, m_true = kNoObject, m_false = kNoObject, m_emptyTuple = kNoObject;
 };
 
 QString decodeText(const QByteArray& b)
@@ -345,7 +368,16 @@ ObjId Interpreter::makeLong(const QByteArray& le)
 ObjId Interpreter::makeGlobal(const QString& module, const QString& name, const char* opcode)
 {
     m_t.imports.push_back(ImportedGlobal { module, name, QString::fromLatin1(opcode), m_record, offset() });
-    return add(PyObject { .kind = ObjKind::Global, .text = module, .name = name });
+    // The two calls every torch.save file makes once per tensor are recognised here, once per GLOBAL opcode,
+    // instead of by string comparisons at every REDUCE.
+    std::int64_t hot = kCallOther;
+    if (module == QLatin1String("torch._utils")
+        && (name == QLatin1String("_rebuild_tensor_v2") || name == QLatin1String("_rebuild_tensor_v3")
+            || name == QLatin1String("_rebuild_tensor")))
+        hot = kCallRebuildTensor;
+    else if (module == QLatin1String("collections") && name == QLatin1String("OrderedDict"))
+        hot = kCallOrderedDict;
+    return add(PyObject { .kind = ObjKind::Global, .integer = hot, .text = module, .name = name });
 }
 
 ObjId Interpreter::opaqueCall(ObjId callable, ObjId args)
@@ -361,7 +393,7 @@ ObjId Interpreter::opaqueCall(ObjId callable, ObjId args)
     return add(std::move(o));
 }
 
-ObjId Interpreter::rebuildTensor(const QString& fn, const std::vector<ObjId>& a)
+ObjId Interpreter::rebuildTensor(QString fn, std::span<const ObjId> a)
 {
     TensorInfo t;
     t.rebuild = fn;
@@ -482,13 +514,22 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     const auto& c = m_g.at(callable);
     if (c.kind != ObjKind::Global)
         return opaqueCall(callable, args);
+    if (c.integer == kCallRebuildTensor) {
+        const auto& items = tupleItems(args);
+        std::array<ObjId, 8> local {}; // rebuildTensor adds to the arena, which would invalidate `items`
+        const size_t n = std::min(items.size(), local.size());
+        std::copy_n(items.begin(), n, local.begin());
+        return rebuildTensor(c.name, std::span<const ObjId>(local.data(), n));
+    }
+    if (c.integer == kCallOrderedDict && tupleItems(args).empty())
+        return add(PyObject { .kind = ObjKind::Dict, .text = QStringLiteral("collections.OrderedDict") });
     const QString module = c.text, name = c.name;
     const std::vector<ObjId> a = tupleItems(args);
 
     if (module == QLatin1String("torch._utils")) {
         if (name == QLatin1String("_rebuild_tensor_v2") || name == QLatin1String("_rebuild_tensor_v3")
             || name == QLatin1String("_rebuild_tensor"))
-            return rebuildTensor(name, a);
+            return rebuildTensor(name, std::span<const ObjId>(a));
         if ((name == QLatin1String("_rebuild_parameter") || name == QLatin1String("_rebuild_parameter_with_state"))
             && a.size() >= 2 && m_g.at(a[0]).kind == ObjKind::Tensor) {
             auto& t = m_t.tensors[size_t(m_g.at(a[0]).integer)];
@@ -721,16 +762,16 @@ UnpickleResult Interpreter::run()
         }
         case 'U': push(makeStr(decodeText(take(uLE(1))))); break;            // SHORT_BINSTRING
         case 'V': push(makeStr(decodeRawUnicodeEscape(line()))); break;     // UNICODE
-        case 'X': push(makeStr(QString::fromUtf8(take(uLE(4))))); break;     // BINUNICODE
-        case 0x8c: push(makeStr(QString::fromUtf8(take(uLE(1))))); break;  // SHORT_BINUNICODE
-        case 0x8d: push(makeStr(QString::fromUtf8(take(uLE(8))))); break;  // BINUNICODE8
+        case 'X': push(makeStr(takeUtf8(uLE(4)))); break;     // BINUNICODE
+        case 0x8c: push(makeStr(takeUtf8(uLE(1)))); break;  // SHORT_BINUNICODE
+        case 0x8d: push(makeStr(takeUtf8(uLE(8)))); break;  // BINUNICODE8
         case 'B': push(makeBytes(take(uLE(4)))); break;                      // BINBYTES
         case 'C': push(makeBytes(take(uLE(1)))); break;                      // SHORT_BINBYTES
         case 0x8e: push(makeBytes(take(uLE(8)))); break;                   // BINBYTES8
         case 0x96: push(makeBytes(take(uLE(8)))); break;                   // BYTEARRAY8
         case 0x97: fail(QStringLiteral("NEXT_BUFFER: out-of-band buffers are not part of a checkpoint"), ErrorKind::Unsupported);
         case 0x98: break;                                                    // READONLY_BUFFER
-        case ')': push(makeSeq(ObjKind::Tuple, {})); break;                  // EMPTY_TUPLE
+        case ')': push(emptyTuple()); break;                                 // EMPTY_TUPLE
         case 't': push(makeSeq(ObjKind::Tuple, popMark())); break;           // TUPLE
         case 0x85: { // TUPLE1
             ObjId a = pop();

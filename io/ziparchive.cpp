@@ -83,15 +83,15 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
     std::uint64_t p = cdOffset;
     const std::uint64_t cdEnd = cdOffset + cdSize;
     for (std::uint64_t i = 0; i < entries; ++i) {
-        const QString where = QStringLiteral("central directory entry %1").arg(i);
+        auto where = [i] { return QStringLiteral("central directory entry %1").arg(i); };
         if (cdEnd - p < 46 || le(base + p, 4) != kCentralSig)
-            return bad(where, QStringLiteral("bad signature or truncated entry"));
+            return bad(where(), QStringLiteral("bad signature or truncated entry"));
         const auto method = le(base + p + 10, 2);
         std::uint64_t compressed = le(base + p + 20, 4), uncompressed = le(base + p + 24, 4);
         const auto nameLen = le(base + p + 28, 2), extraLen = le(base + p + 30, 2), commentLen = le(base + p + 32, 2);
         std::uint64_t local = le(base + p + 42, 4);
         if (cdEnd - p - 46 < nameLen + extraLen + commentLen)
-            return bad(where, QStringLiteral("name or extra field runs past the central directory"));
+            return bad(where(), QStringLiteral("name or extra field runs past the central directory"));
         Record r;
         r.name = QString::fromUtf8(reinterpret_cast<const char*>(base + p + 46), qsizetype(nameLen));
         // zip64 extended information: the 64-bit values of the fields that hold 0xFFFFFFFF, in this order.

@@ -14,17 +14,22 @@ CheckpointSummary summarize(const Checkpoint& ck)
     s.format = ck.format;
     s.fileSize = ck.fileSize;
     s.tensorCount = std::int64_t(ck.tensors.size());
+    std::map<DType, DTypeTotals> byType; // by enum first: naming 60,000 dtypes costs more than the sums
     for (const auto& t : ck.tensors) {
         if (!t.error.isEmpty()) {
             ++s.brokenTensors;
             continue;
         }
-        auto& d = s.byDtype[dtypeName(t.dtype)];
+        auto& d = byType[t.dtype];
+        const std::int64_t n = t.numel();
         ++d.tensors;
-        d.elements += t.numel();
-        d.bytes += t.nbytes();
-        s.totalElements += t.numel();
-        s.tensorBytes += t.nbytes();
+        d.elements += n;
+        d.bytes += n * dtypeItemSize(t.dtype);
+    }
+    for (const auto& [type, d] : byType) {
+        s.byDtype[dtypeName(type)] = d;
+        s.totalElements += d.elements;
+        s.tensorBytes += d.bytes;
     }
     for (const auto& st : ck.storages) {
         if (st.error.isEmpty())
