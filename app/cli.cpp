@@ -5,12 +5,14 @@
 #include "model/objecttreemodel.h"
 #include "model/summary.h"
 #include "model/tensorlist.h"
+#include "model/tensorstats.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <spdlog/spdlog.h>
 
@@ -67,6 +69,71 @@ QJsonObject treeJson(const Checkpoint& ck)
     return QJsonObject { { QStringLiteral("format"), formatName(ck.format) }, { QStringLiteral("tensors"), tensors } };
 }
 
+QString shapeText(const std::vector<std::int64_t>& v)
+{
+    QStringList parts;
+    for (auto x : v)
+        parts << QString::number(x);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+QString number(const std::optional<double>& v)
+{
+    return v ? QString::number(*v, 'g', 6) : QStringLiteral("-");
+}
+
+// `stats`: every tensor (or those whose dotted path matches --key) through the statistics engine.
+int statsCommand(const Checkpoint& ck, const QString& keyGlob, bool json)
+{
+    const QRegularExpression match = keyGlob.isEmpty()
+        ? QRegularExpression()
+        : QRegularExpression(QRegularExpression::wildcardToRegularExpression(keyGlob));
+    QJsonArray out;
+    QString text = QStringLiteral("%1  %2  %3  %4  %5  %6  %7  %8  %9\n")
+                       .arg(QStringLiteral("path"), -48)
+                       .arg(QStringLiteral("dtype"), -9)
+                       .arg(QStringLiteral("shape"), -16)
+                       .arg(QStringLiteral("min"), 12)
+                       .arg(QStringLiteral("max"), 12)
+                       .arg(QStringLiteral("mean"), 12)
+                       .arg(QStringLiteral("std"), 12)
+                       .arg(QStringLiteral("l2"), 12)
+                       .arg(QStringLiteral("zeros/nan/inf"));
+    for (const auto& e : listTensors(ck)) {
+        const QString dotted = e.path.join(QLatin1Char('.'));
+        if (match.isValid() && !keyGlob.isEmpty() && !match.match(dotted).hasMatch())
+            continue;
+        const TensorInfo& t = ck.tensors[size_t(e.tensor)];
+        auto s = computeStats(ck, e.tensor);
+        if (json) {
+            QJsonObject o = s ? statsToJson(*s) : QJsonObject { { QStringLiteral("error"), s.error().what } };
+            o.insert(QStringLiteral("path"), QJsonArray::fromStringList(e.path));
+            o.insert(QStringLiteral("dtype"), dtypeName(t.dtype));
+            out.append(o);
+            continue;
+        }
+        text += QStringLiteral("%1  %2  %3  ").arg(dotted, -48).arg(dtypeName(t.dtype), -9).arg(shapeText(t.shape), -16);
+        if (!s) {
+            text += QStringLiteral("error: %1\n").arg(s.error().what);
+            continue;
+        }
+        text += QStringLiteral("%1  %2  %3  %4  %5  %6/%7/%8\n")
+                    .arg(number(s->min), 12)
+                    .arg(number(s->max), 12)
+                    .arg(number(s->mean), 12)
+                    .arg(number(s->std), 12)
+                    .arg(number(s->l2), 12)
+                    .arg(s->zeros)
+                    .arg(s->nan)
+                    .arg(s->inf);
+    }
+    if (json)
+        printJson(QJsonObject { { QStringLiteral("tensors"), out } });
+    else
+        print(text);
+    return Ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -80,14 +147,17 @@ int main(int argc, char** argv)
         "Look inside PyTorch and safetensors checkpoints without loading them.\n\n"
         "Commands:\n"
         "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys\n"
-        "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)"));
+        "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)\n"
+        "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)"));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
     QCommandLineOption logLevel(QStringLiteral("log-level"),
         QStringLiteral("Log level: %1.").arg(QLatin1String(kLogLevels)), QStringLiteral("level"), QStringLiteral("warn"));
-    parser.addOptions({ json, logLevel });
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info or tree"));
+    QCommandLineOption key(QStringLiteral("key"), QStringLiteral("stats: only tensors whose dotted path matches this glob."),
+        QStringLiteral("glob"));
+    parser.addOptions({ json, logLevel, key });
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
     parser.process(app);
 
@@ -96,8 +166,9 @@ int main(int argc, char** argv)
         return Usage;
     }
     const QStringList args = parser.positionalArguments();
-    if (args.size() != 2 || (args[0] != QLatin1String("info") && args[0] != QLatin1String("tree"))) {
-        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree) and a file; see --help\n");
+    static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats") };
+    if (args.size() != 2 || !commands.contains(args[0])) {
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats) and a file; see --help\n");
         return Usage;
     }
     auto ck = openCheckpoint(args[1]);
@@ -108,6 +179,8 @@ int main(int argc, char** argv)
     // Deliberately never freed: tearing down hundreds of thousands of parsed objects costs more than the whole
     // rest of a 60,000-tensor `info`, and the process ends right after printing.
     const Checkpoint& c = **new CheckpointPtr(*ck);
+    if (args[0] == QLatin1String("stats"))
+        return statsCommand(c, parser.value(key), parser.isSet(json));
     if (args[0] == QLatin1String("info")) {
         const auto summary = summarize(c);
         if (parser.isSet(json))

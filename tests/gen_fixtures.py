@@ -79,6 +79,32 @@ def nested():
     }
 
 
+def value_cases():
+    # Values that trip statistics: specials, subnormals of every float format, a large mean with a tiny spread,
+    # tensors large enough to be split over threads, and strided views of them.
+    g = torch.Generator().manual_seed(9)
+    big = torch.randn(700, 1000, generator=g)
+    specials = torch.tensor([1.0, float("nan"), float("inf"), -float("inf"), 0.0, -0.0, -2.5])
+    d = collections.OrderedDict()
+    d["specials_f32"] = specials
+    d["specials_f16"] = specials.half()
+    d["specials_bf16"] = specials.bfloat16()
+    d["subnormal_f16"] = torch.tensor([5.96e-8, 6.0e-5, -1e-7, 65504.0]).half()
+    d["subnormal_bf16"] = torch.tensor([1e-40, -3e-39, 3.0e38]).bfloat16()
+    d["subnormal_f32"] = torch.tensor([1e-45, 1e-40, -1e-38], dtype=torch.float32)
+    d["subnormal_f64"] = torch.tensor([5e-324, 1e-310], dtype=torch.float64)
+    d["offset_mean"] = (1e8 + torch.randn(100000, generator=g, dtype=torch.float64))
+    d["big"] = big
+    d["big_t"] = big.t()
+    d["big_strided"] = big[::3, 1::7]
+    d["big_bf16"] = big.bfloat16()
+    d["all_nan"] = torch.full((5,), float("nan"))
+    d["one_value"] = torch.tensor([4.0])
+    d["ints_extreme"] = torch.tensor([-(2 ** 63), 2 ** 63 - 1, 0], dtype=torch.int64)
+    d["complex_special"] = torch.tensor([complex(3, 4), complex(float("nan"), 1), complex(0, 0)])
+    return d
+
+
 def training_checkpoint():
     torch.manual_seed(4)
     model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
@@ -173,6 +199,7 @@ def main():
     save("nested.pth", nested(), "nested lists/tuples/int keys, strings, bytes, big ints, Namespace, numpy scalars")
     save("nested_legacy.pth", nested(), "nested containers, legacy format", **legacy)
     save("parameters.pth", parameters(), "nn.Parameter with and without requires_grad")
+    save("values.pth", value_cases(), "values that trip statistics: specials, subnormals, large tensors, views")
     save("many.pth", many(), "5000 tensors")
     save("whole_model.pth", whole_model(), "a whole nn.Module pickled (torch.save(model))")
     for proto in (1, 2, 3, 4, 5):

@@ -85,6 +85,25 @@ def is_torchscript(path):
         return False
 
 
+def value_stats(t):
+    """Statistics as ckptlens defines them, computed by torch in float64: min/max/mean/std/l2/absmax over the
+    finite values (complex: magnitudes), counts over all elements; undefined figures left out."""
+    t = t.detach()
+    if t.is_quantized:
+        return None
+    x = t.to(torch.complex128).abs() if t.is_complex() else t.double()  # magnitudes in double, not float32
+    x = x.reshape(-1)
+    finite = x[torch.isfinite(x)]
+    out = {"numel": x.numel(), "zeros": int((finite == 0).sum()), "nan": int(torch.isnan(x).sum()),
+           "inf": int(torch.isinf(x).sum()), "l2": float(torch.sqrt((finite * finite).sum()))}
+    if finite.numel():
+        out.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()),
+                   absmax=float(finite.abs().max()))
+    if finite.numel() > 1:
+        out["std"] = float(finite.std(unbiased=True))
+    return out
+
+
 def dump_file(path):
     if is_torchscript(path):
         return {"torchscript": True}
@@ -121,6 +140,7 @@ def walk_object(obj, locations):
                 "device": locations.get(ptr, "cpu") if ptr else None,
                 "sha256": hashlib.sha256(tensor_bytes(o)).hexdigest(),
                 "group": group,
+                "stats": value_stats(o),
             })
             return
         if depth >= MAX_DEPTH or id(o) in on_path:

@@ -14,6 +14,7 @@ private slots:
     void treeMatchesTorch_data();
     void treeMatchesTorch();
     void info();
+    void stats();
     void exitCodes_data();
     void exitCodes();
 
@@ -92,6 +93,39 @@ void TestCli::info()
     QCOMPARE(text.code, 0);
     QVERIFY(text.out.contains("torch-zip"));
     QVERIFY(text.out.contains("model_state_dict"));
+}
+
+void TestCli::stats()
+{
+    if (!ckpt::test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures");
+    const QString path = ckpt::test::fixture(QStringLiteral("values.pth"));
+    const QJsonObject expected = QJsonDocument::fromJson(ckpt::test::readAll(ckpt::test::fixture(QStringLiteral("expected.json"))))
+                                     .object()[QFileInfo(path).absoluteFilePath()]
+                                     .toObject();
+    const Run r = cli({ QStringLiteral("stats"), QStringLiteral("--json"), QStringLiteral("--key"), QStringLiteral("s*_f*"), path });
+    QCOMPARE(r.code, 0);
+    const QJsonArray ours = QJsonDocument::fromJson(r.out).object()[QLatin1String("tensors")].toArray();
+    // --key is a glob on the dotted path: specials_f32, specials_f16, subnormal_f16, subnormal_f32, subnormal_f64.
+    QStringList names;
+    for (const auto& o : ours)
+        names << o.toObject()[QLatin1String("path")].toArray().first().toString();
+    QCOMPARE(names, (QStringList { QStringLiteral("specials_f32"), QStringLiteral("specials_f16"), QStringLiteral("subnormal_f16"),
+                        QStringLiteral("subnormal_f32"), QStringLiteral("subnormal_f64") }));
+    for (const auto& o : ours) {
+        const QJsonObject a = o.toObject();
+        QJsonObject b;
+        for (const auto& t : expected[QLatin1String("tensors")].toArray())
+            if (t.toObject()[QLatin1String("path")] == a[QLatin1String("path")])
+                b = t.toObject()[QLatin1String("stats")].toObject();
+        for (const char* k : { "numel", "zeros", "nan", "inf" })
+            QCOMPARE(a[QLatin1String(k)].toInteger(), b[QLatin1String(k)].toInteger());
+        for (const char* k : { "min", "max", "mean", "std", "l2", "absmax" }) {
+            QCOMPARE(a.contains(QLatin1String(k)), b.contains(QLatin1String(k)));
+            if (b.contains(QLatin1String(k)))
+                QVERIFY(qAbs(a[QLatin1String(k)].toDouble() - b[QLatin1String(k)].toDouble()) <= 1e-9 * qAbs(b[QLatin1String(k)].toDouble()));
+        }
+    }
 }
 
 void TestCli::exitCodes_data()

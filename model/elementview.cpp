@@ -1,0 +1,73 @@
+#include "model/elementview.h"
+
+#include "model/elementdecode.h"
+
+namespace ckpt {
+
+Expected<ElementView> elementView(const Checkpoint& ck, int tensor)
+{
+    if (tensor < 0 || size_t(tensor) >= ck.tensors.size())
+        return Error { ErrorKind::MissingRecord, ck.path, {}, QStringLiteral("tensor %1 does not exist").arg(tensor) };
+    const TensorInfo& t = ck.tensors[size_t(tensor)];
+    if (!t.error.isEmpty())
+        return Error { ErrorKind::OutOfBounds, ck.path, QStringLiteral("tensor %1").arg(tensor), t.error };
+    if (!dtypeDecodable(t.dtype))
+        return Error { ErrorKind::Unsupported, ck.path, QStringLiteral("tensor %1").arg(tensor),
+            QStringLiteral("values of %1 tensors cannot be decoded").arg(dtypeName(t.dtype)) };
+    auto bytes = ck.storageBytes(t.storage);
+    if (!bytes)
+        return bytes.error();
+    ElementView v;
+    v.dtype = t.dtype;
+    v.itemSize = dtypeItemSize(t.dtype);
+    v.base = bytes->data() + t.storageOffset * v.itemSize;
+    v.numel = t.numel();
+    v.swap = ck.bigEndian && v.itemSize > 1;
+    // Merge dimension i into i+1 when stepping over all of i+1 lands where one step of i does.
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+        if (t.shape[d] == 1)
+            continue;
+        if (!v.shape.empty() && v.stride.back() == t.stride[d] * t.shape[d]) {
+            v.shape.back() *= t.shape[d];
+            v.stride.back() = t.stride[d];
+        } else {
+            v.shape.push_back(t.shape[d]);
+            v.stride.push_back(t.stride[d]);
+        }
+    }
+    if (v.shape.empty()) {
+        v.shape.push_back(v.numel); // 0-dim or all ones: one element (or none)
+        v.stride.push_back(1);
+    }
+    return v;
+}
+
+void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out)
+{
+    const size_t dims = v.shape.size();
+    std::vector<std::int64_t> idx(dims);
+    std::int64_t rest = begin, offset = 0;
+    for (size_t d = dims; d-- > 0;) {
+        idx[d] = rest % v.shape[d];
+        rest /= v.shape[d];
+        offset += idx[d] * v.stride[d];
+    }
+    const std::int64_t inner = v.shape.back(), innerStride = v.stride.back();
+    while (count > 0) {
+        const std::int64_t run = std::min(count, inner - idx.back());
+        decodeElements(v.dtype, v.base + offset * v.itemSize, run, innerStride * v.itemSize, v.swap, out);
+        out += run;
+        count -= run;
+        offset += run * innerStride;
+        idx.back() += run;
+        // Carry into the outer dimensions.
+        for (size_t d = dims - 1; d > 0 && idx[d] == v.shape[d]; --d) {
+            offset -= idx[d] * v.stride[d];
+            idx[d] = 0;
+            ++idx[d - 1];
+            offset += v.stride[d - 1];
+        }
+    }
+}
+
+} // namespace ckpt

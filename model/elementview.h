@@ -1,0 +1,26 @@
+#pragma once
+
+#include "io/checkpoint.h"
+
+#include <vector>
+
+namespace ckpt {
+
+// A tensor's elements where they lie in the memory map, with dimensions that can be walked as one merged
+// (e.g. a contiguous tensor is one run). Plain value: safe to hand to worker threads while the checkpoint lives.
+struct ElementView {
+    const std::uint8_t* base = nullptr; // element (0, ..., 0)
+    DType dtype = DType::Unknown;
+    int itemSize = 1;
+    std::vector<std::int64_t> shape;   // merged dimensions, at least one
+    std::vector<std::int64_t> stride;  // in elements
+    std::int64_t numel = 0;
+    bool swap = false;                 // big-endian file
+};
+
+Expected<ElementView> elementView(const Checkpoint& ck, int tensor);
+
+// Decodes elements [begin, begin + count) in row-major logical order into `out` (see decodeElements).
+void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out);
+
+} // namespace ckpt

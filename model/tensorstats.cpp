@@ -1,0 +1,157 @@
+#include "model/tensorstats.h"
+
+#include "model/elementview.h"
+#include "model/parallel.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace ckpt {
+namespace {
+
+// Running moments of finite values. Each chunk is summed in two passes while it sits in cache (mean, then
+// squared deviations), and chunks are combined with Chan et al.'s pairwise formula, so the variance keeps full
+// double precision even when the mean dwarfs the spread.
+struct Accumulator {
+    std::int64_t n = 0, zeros = 0, nan = 0, inf = 0;
+    double mean = 0, m2 = 0, sumsq = 0;
+    double min = std::numeric_limits<double>::infinity(), max = -std::numeric_limits<double>::infinity(), absmax = 0;
+
+    void addChunk(const double* v, std::int64_t count)
+    {
+        std::int64_t finite = 0;
+        double sum = 0, sq = 0, lo = min, hi = max;
+        for (std::int64_t i = 0; i < count; ++i) {
+            const double x = v[i];
+            if (!std::isfinite(x)) {
+                nan += std::isnan(x);
+                inf += std::isinf(x);
+                continue;
+            }
+            ++finite;
+            zeros += x == 0;
+            sum += x;
+            sq += x * x;
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        }
+        if (!finite)
+            return;
+        min = lo;
+        max = hi;
+        absmax = std::max(std::fabs(lo), std::fabs(hi));
+        const double chunkMean = sum / double(finite);
+        double chunkM2 = 0;
+        for (std::int64_t i = 0; i < count; ++i)
+            if (std::isfinite(v[i])) {
+                const double d = v[i] - chunkMean;
+                chunkM2 += d * d;
+            }
+        merge(finite, chunkMean, chunkM2, sq);
+    }
+
+    void merge(std::int64_t nb, double meanB, double m2B, double sqB)
+    {
+        if (nb == 0)
+            return;
+        const std::int64_t total = n + nb;
+        const double delta = meanB - mean;
+        mean += delta * double(nb) / double(total);
+        m2 += m2B + delta * delta * double(n) * double(nb) / double(total);
+        sumsq += sqB;
+        n = total;
+    }
+
+    void merge(const Accumulator& o)
+    {
+        zeros += o.zeros;
+        nan += o.nan;
+        inf += o.inf;
+        if (o.n) {
+            min = std::min(min, o.min);
+            max = std::max(max, o.max);
+            absmax = std::max(absmax, o.absmax);
+        }
+        merge(o.n, o.mean, o.m2, o.sumsq);
+    }
+};
+
+constexpr std::int64_t kChunk = 1 << 15; // 256 KiB of doubles: stays in L2 for the second pass
+
+} // namespace
+
+Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
+{
+    auto view = elementView(ck, tensor);
+    if (!view)
+        return view.error();
+    const ElementView& v = *view;
+    // Small tensors are not worth waking threads for.
+    const int workers = v.numel < 4 * kChunk ? 1 : (threads > 0 ? threads : defaultThreadCount());
+    std::vector<Accumulator> acc(static_cast<size_t>(workers));
+    std::vector<std::vector<double>> buffers(static_cast<size_t>(workers));
+    const bool done = parallelChunks(
+        v.numel, kChunk, workers,
+        [&](std::int64_t begin, std::int64_t count, int w) {
+            auto& buf = buffers[size_t(w)];
+            buf.resize(size_t(kChunk));
+            decodeRange(v, begin, count, buf.data());
+            acc[size_t(w)].addChunk(buf.data(), count);
+        },
+        cancel);
+    if (!done)
+        return Error { ErrorKind::Io, ck.path, QStringLiteral("tensor %1").arg(tensor), QStringLiteral("cancelled") };
+    Accumulator all;
+    for (const auto& a : acc)
+        all.merge(a);
+
+    TensorStats s;
+    s.numel = v.numel;
+    s.finite = all.n;
+    s.zeros = all.zeros;
+    s.nan = all.nan;
+    s.inf = all.inf;
+    s.l2 = std::sqrt(all.sumsq);
+    if (all.n > 0) {
+        s.min = all.min;
+        s.max = all.max;
+        s.absmax = all.absmax;
+        s.mean = all.mean;
+    }
+    if (all.n > 1)
+        s.std = std::sqrt(all.m2 / double(all.n - 1));
+    return s;
+}
+
+QJsonObject statsToJson(const TensorStats& s)
+{
+    QJsonObject o {
+        { QStringLiteral("numel"), qint64(s.numel) },
+        { QStringLiteral("zeros"), qint64(s.zeros) },
+        { QStringLiteral("nan"), qint64(s.nan) },
+        { QStringLiteral("inf"), qint64(s.inf) },
+        { QStringLiteral("l2"), s.l2 },
+    };
+    auto put = [&](const char* key, const std::optional<double>& v) {
+        if (v)
+            o.insert(QLatin1String(key), *v);
+    };
+    put("min", s.min);
+    put("max", s.max);
+    put("mean", s.mean);
+    put("std", s.std);
+    put("absmax", s.absmax);
+    return o;
+}
+
+QDebug operator<<(QDebug d, const TensorStats& s)
+{
+    QDebugStateSaver saver(d);
+    d.nospace() << "TensorStats(numel=" << s.numel << ", min=" << s.min.value_or(NAN) << ", max=" << s.max.value_or(NAN)
+                << ", mean=" << s.mean.value_or(NAN) << ", std=" << s.std.value_or(NAN) << ", l2=" << s.l2
+                << ", zeros=" << s.zeros << ", nan=" << s.nan << ", inf=" << s.inf << ')';
+    return d;
+}
+
+} // namespace ckpt
