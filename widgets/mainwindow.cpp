@@ -2,173 +2,522 @@
 
 #include "model/objecttreemodel.h"
 #include "model/summary.h"
+#include "widgets/detailsview.h"
+#include "widgets/treefilterproxy.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
+#include <QDir>
 #include <QDragEnterEvent>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFrame>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
-#include <QPlainTextEdit>
 #include <QSettings>
-#include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QStyle>
+#include <QTimer>
+#include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace ckpt {
+namespace {
+
+constexpr QLatin1StringView kRecentKey("recentFiles");
+
+// Expanding every match of a filter that hits a million-row state dict would freeze the view; past this many
+// revealed rows the rest stays collapsed and the user expands what they need.
+constexpr int kFilterRevealBudget = 2000;
+// A root with more entries than this is a plain state dict: showing its entries is enough.
+constexpr int kSmallRoot = 64;
+
+std::string utf8(const QString& s)
+{
+    return s.toStdString();
+}
+
+std::optional<QString> firstLocalFile(const QMimeData* mime)
+{
+    if (!mime || !mime->hasUrls())
+        return std::nullopt;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile())
+            return url.toLocalFile();
+    return std::nullopt;
+}
+
+QString rowText(const QModelIndex& index)
+{
+    QStringList cells;
+    for (int c = 0; c < index.model()->columnCount(index.parent()); ++c)
+        cells << index.siblingAtColumn(c).data().toString();
+    return cells.join(QLatin1Char('\t'));
+}
+
+} // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
     , m_model(new ObjectTreeModel(this))
-    , m_proxy(new QSortFilterProxyModel(this))
+    , m_proxy(new TreeFilterProxy(this))
 {
-    setWindowTitle(QStringLiteral("Checkpoint Lens"));
+    setWindowTitle(tr("Checkpoint Lens"));
     setAcceptDrops(true);
     resize(1200, 760);
-
     m_proxy->setSourceModel(m_model);
-    m_proxy->setSortRole(ObjectTreeModel::SortRole);
-    m_proxy->setRecursiveFilteringEnabled(true);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
 
     m_view = new QTreeView;
+    m_view->setObjectName(QStringLiteral("objectTree"));
     m_view->setModel(m_proxy);
     m_view->setUniformRowHeights(true);
     m_view->setAlternatingRowColors(true);
-    m_view->setSortingEnabled(false);
-    m_view->header()->setStretchLastSection(true);
-    m_view->setColumnWidth(ObjectTreeModel::KeyColumn, 340);
-    m_view->setColumnWidth(ObjectTreeModel::TypeColumn, 150);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    // The end of a key ("...attn.out_proj.weight") tells rows apart better than its start.
+    m_view->setTextElideMode(Qt::ElideMiddle);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    auto* header = m_view->header();
+    header->setStretchLastSection(true);
+    header->setMinimumSectionSize(48);
+    // File order first; a third click on a header goes back to it.
+    header->setSortIndicatorClearable(true);
+    header->setSortIndicator(-1, Qt::AscendingOrder);
+    m_view->setSortingEnabled(true);
 
-    m_message = new QLabel;
-    m_message->setWordWrap(true);
-    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_message->setVisible(false);
-    m_message->setStyleSheet(QStringLiteral("QLabel { background: #fdecea; color: #611a15; padding: 8px; }"));
+    m_filter = new QLineEdit;
+    m_filter->setObjectName(QStringLiteral("filter"));
+    m_filter->setPlaceholderText(tr("Filter keys (Ctrl+F); * and ? are wildcards"));
+    m_filter->setClearButtonEnabled(true);
+    m_filter->setAcceptDrops(false);
+    auto* clearFilter = new QAction(m_filter);
+    clearFilter->setShortcut(Qt::Key_Escape);
+    clearFilter->setShortcutContext(Qt::WidgetShortcut);
+    connect(clearFilter, &QAction::triggered, m_filter, &QLineEdit::clear);
+    m_filter->addAction(clearFilter);
+    m_filterNote = new QLabel(tr("No key matches"));
+    m_filterNote->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
+    m_filterNote->setVisible(false);
+    // Typing re-filters after a short pause so a big tree is not filtered once per keystroke.
+    m_filterTimer = new QTimer(this);
+    m_filterTimer->setSingleShot(true);
+    m_filterTimer->setInterval(150);
+    connect(m_filter, &QLineEdit::textChanged, m_filterTimer, qOverload<>(&QTimer::start));
+    connect(m_filter, &QLineEdit::returnPressed, this, &MainWindow::applyFilter);
+    connect(m_filterTimer, &QTimer::timeout, this, &MainWindow::applyFilter);
 
-    m_details = new QPlainTextEdit;
-    m_details->setReadOnly(true);
-    m_details->setPlaceholderText(tr("Select a row to see its details"));
+    auto* treePane = new QWidget;
+    auto* treeLayout = new QVBoxLayout(treePane);
+    treeLayout->setContentsMargins(0, 0, 0, 0);
+    treeLayout->setSpacing(4);
+    auto* filterRow = new QHBoxLayout;
+    filterRow->setContentsMargins(4, 4, 4, 0);
+    filterRow->addWidget(m_filter, 1);
+    filterRow->addWidget(m_filterNote);
+    treeLayout->addLayout(filterRow);
+    treeLayout->addWidget(m_view);
+
+    m_details = new DetailsView;
+    m_details->setObjectName(QStringLiteral("details"));
 
     auto* splitter = new QSplitter(Qt::Vertical);
-    splitter->addWidget(m_view);
+    splitter->addWidget(treePane);
     splitter->addWidget(m_details);
-    splitter->setStretchFactor(0, 4);
-    splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 0);
+    splitter->setChildrenCollapsible(false);
+    splitter->setSizes({ 520, 190 });
+
+    auto* placeholder = new QLabel(tr("<h3>No checkpoint open</h3>"
+                                      "<p>File &gt; Open (Ctrl+O), File &gt; Open Recent,<br>"
+                                      "or drop a .pth, .pt, .ckpt, .bin or .safetensors file here.</p>"));
+    placeholder->setAlignment(Qt::AlignCenter);
+    placeholder->setStyleSheet(QStringLiteral("QLabel { color: gray; }"));
+
+    m_stack = new QStackedWidget;
+    m_stack->addWidget(placeholder);
+    m_stack->addWidget(splitter);
+
+    m_errorBar = new QFrame;
+    m_errorBar->setObjectName(QStringLiteral("errorBar"));
+    m_errorBar->setStyleSheet(QStringLiteral("#errorBar { background: #fdecea; border-bottom: 1px solid #f1aeb5; }"
+                                             "#errorBar QLabel { color: #611a15; }"));
+    m_errorLabel = new QLabel;
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextFormat(Qt::RichText);
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* closeError = new QToolButton;
+    closeError->setAutoRaise(true);
+    closeError->setIcon(style()->standardIcon(QStyle::SP_TitleBarCloseButton));
+    closeError->setToolTip(tr("Dismiss"));
+    connect(closeError, &QToolButton::clicked, this, &MainWindow::hideError);
+    auto* errorLayout = new QHBoxLayout(m_errorBar);
+    errorLayout->setContentsMargins(10, 6, 6, 6);
+    errorLayout->addWidget(m_errorLabel, 1);
+    errorLayout->addWidget(closeError, 0, Qt::AlignTop);
+    m_errorBar->setVisible(false);
 
     auto* central = new QWidget;
     auto* layout = new QVBoxLayout(central);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_message);
-    layout->addWidget(splitter);
+    layout->setSpacing(0);
+    layout->addWidget(m_errorBar);
+    layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
-    auto* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
-    m_recentMenu = file->addMenu(tr("Open &Recent"));
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
-    rebuildRecentMenu();
+    m_statusLabel = new QLabel;
+    m_statusLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    statusBar()->addWidget(m_statusLabel, 1);
+    m_statusLabel->setText(tr("Open a checkpoint (File > Open, or drop a file here)"));
+
+    createMenus();
 
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, &MainWindow::showDetails);
-    statusBar()->showMessage(tr("Open a checkpoint (File > Open, or drop a file here)"));
+    connect(m_view, &QTreeView::customContextMenuRequested, this, &MainWindow::showContextMenu);
+    connect(m_view, &QTreeView::expanded, this, [this] {
+        // Coalesced: expanding a filter's matches emits this once per row.
+        if (!m_growPending) {
+            m_growPending = true;
+            QTimer::singleShot(0, this, &MainWindow::growKeyColumn);
+        }
+    });
+    connect(header, &QHeaderView::sectionResized, this, [this](int section) {
+        if (!m_autoSizing && section == ObjectTreeModel::KeyColumn)
+            m_keyWidthByUser = true;
+    });
 }
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::createMenus()
+{
+    auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    rebuildRecentMenu();
+
+    auto* edit = menuBar()->addMenu(tr("&Edit"));
+    auto* copy = edit->addAction(tr("&Copy Row"), QKeySequence::Copy, this, [this] {
+        const QModelIndex current = m_view->currentIndex();
+        if (current.isValid())
+            QGuiApplication::clipboard()->setText(rowText(current));
+    });
+    copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_view->addAction(copy);
+    edit->addAction(tr("&Find Key"), QKeySequence::Find, this, [this] {
+        m_filter->setFocus(Qt::ShortcutFocusReason);
+        m_filter->selectAll();
+    });
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Collapse All"), this, [this] { m_view->collapseAll(); });
+    view->addAction(tr("&Default Expansion"), this, [this] {
+        m_view->collapseAll();
+        expandDefault();
+    });
+    view->addAction(tr("&File Order"), this, [this] { m_view->header()->setSortIndicator(-1, Qt::AscendingOrder); });
+}
+
 QString MainWindow::errorText() const
 {
-    return m_message->isVisible() ? m_message->text() : QString();
+    // isHidden, not isVisible: the banner counts as shown even while the window itself is not (tests).
+    return m_errorBar->isHidden() ? QString() : m_errorPlain;
+}
+
+QString MainWindow::detailsText() const
+{
+    return m_details->toPlainText();
+}
+
+QString MainWindow::statusText() const
+{
+    return m_statusLabel->text();
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    m_errorPlain = title + QLatin1Char('\n') + message;
+    m_errorLabel->setText(QStringLiteral("<b>%1</b><br>%2").arg(title.toHtmlEscaped(), message.toHtmlEscaped()));
+    m_errorBar->setVisible(true);
+}
+
+void MainWindow::hideError()
+{
+    m_errorBar->setVisible(false);
+    m_errorPlain.clear();
 }
 
 bool MainWindow::openFile(const QString& path)
 {
-    auto ck = openCheckpoint(path);
+    const QFileInfo info(path);
+    const QString absolute = info.absoluteFilePath();
+    QElapsedTimer timer;
+    timer.start();
+    auto ck = openCheckpoint(absolute);
     if (!ck) {
-        spdlog::warn("cannot open {}: {}", path.toStdString(), ck.error().message().toStdString());
-        m_message->setText(tr("Cannot open this file: %1").arg(ck.error().message()));
-        m_message->setVisible(true);
+        spdlog::warn("cannot open {}: {}", utf8(absolute), utf8(ck.error().message()));
+        showError(tr("Cannot open %1").arg(info.fileName()), ck.error().message());
         return false;
     }
-    m_message->setVisible(false);
-    m_model->setCheckpoint(*ck);
-    m_view->expand(m_proxy->index(0, 0));
-    const auto s = summarize(**ck);
-    setWindowTitle(QStringLiteral("%1 - Checkpoint Lens").arg(QFileInfo(path).fileName()));
-    statusBar()->showMessage(tr("%1 · %2 tensors · %3 elements · %4").arg(formatName(s.format)).arg(s.tensorCount)
-            .arg(QLocale().toString(qlonglong(s.totalElements)), formatBytes(s.tensorBytes)));
-    m_details->setPlainText(summaryToText(s));
-    addRecent(QFileInfo(path).absoluteFilePath());
+    hideError();
+    const CheckpointPtr checkpoint = *ck;
+    m_summary = std::make_unique<CheckpointSummary>(summarize(*checkpoint));
+    m_model->setCheckpoint(checkpoint);
+    m_stack->setCurrentIndex(1);
+    if (m_proxy->keyFilter().isEmpty())
+        expandDefault();
+    else
+        expandMatches();
+    fitColumns();
+    m_view->setCurrentIndex(m_proxy->index(0, 0));
+    showDetails();
+
+    const CheckpointSummary& s = *m_summary;
+    setWindowTitle(tr("%1 - Checkpoint Lens").arg(info.fileName()));
+    QStringList status { formatName(s.format),
+        s.tensorCount == 1 ? tr("1 tensor") : tr("%1 tensors").arg(QLocale().toString(qlonglong(s.tensorCount))),
+        tr("%1 elements").arg(QLocale().toString(qlonglong(s.totalElements))),
+        tr("%1 in tensors").arg(formatBytes(s.tensorBytes)), tr("file %1").arg(formatBytes(s.fileSize)) };
+    if (s.brokenTensors)
+        status << tr("%1 broken").arg(s.brokenTensors);
+    if (s.devices != QStringList { QStringLiteral("cpu") } && !s.devices.isEmpty())
+        status << tr("saved from %1").arg(s.devices.join(QStringLiteral(", ")));
+    if (m_model->truncated())
+        status << tr("tree cut at %1 rows").arg(ObjectTreeModel::kMaxNodes);
+    m_statusLabel->setText(status.join(QStringLiteral("  ·  ")));
+    m_statusLabel->setToolTip(absolute);
+
+    addRecent(absolute);
+    spdlog::info("opened {} ({} tensors) in {} ms", utf8(absolute), s.tensorCount, timer.elapsed());
     return true;
 }
 
 void MainWindow::openDialog()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open checkpoint"), {},
+    const QStringList recent = recentFiles();
+    const QString dir = recent.isEmpty() ? QDir::homePath() : QFileInfo(recent.first()).absolutePath();
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open checkpoint"), dir,
         tr("Checkpoints (*.pth *.pt *.ckpt *.bin *.safetensors *.tar);;All files (*)"));
     if (!path.isEmpty())
         openFile(path);
 }
 
+QStringList MainWindow::recentFiles()
+{
+    return QSettings().value(kRecentKey).toStringList();
+}
+
 void MainWindow::addRecent(const QString& path)
 {
     QSettings settings;
-    QStringList recent = settings.value(QStringLiteral("recentFiles")).toStringList();
+    QStringList recent = settings.value(kRecentKey).toStringList();
     recent.removeAll(path);
     recent.prepend(path);
-    while (recent.size() > 10)
+    while (recent.size() > kMaxRecentFiles)
         recent.removeLast();
-    settings.setValue(QStringLiteral("recentFiles"), recent);
+    settings.setValue(kRecentKey, recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::clearRecent()
+{
+    QSettings().remove(kRecentKey);
     rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu()
 {
     m_recentMenu->clear();
-    const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
-    for (const QString& path : recent)
-        m_recentMenu->addAction(path, this, [this, path] { openFile(path); });
+    const QStringList recent = recentFiles();
+    for (qsizetype i = 0; i < recent.size(); ++i) {
+        const QString path = recent[i];
+        const QFileInfo info(path);
+        QString name = info.fileName();
+        name.replace(QLatin1Char('&'), QStringLiteral("&&"));
+        const QString label = i < 9 ? QStringLiteral("&%1  %2").arg(i + 1).arg(name) : name;
+        auto* action = m_recentMenu->addAction(label, this, [this, path] { openFile(path); });
+        action->setData(path);
+        action->setToolTip(path);
+        action->setStatusTip(path);
+    }
+    if (!recent.isEmpty()) {
+        m_recentMenu->addSeparator();
+        m_recentMenu->addAction(tr("&Clear Menu"), this, &MainWindow::clearRecent);
+    }
+    m_recentMenu->setToolTipsVisible(true);
     m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::applyFilter()
+{
+    m_filterTimer->stop();
+    const QString before = m_proxy->keyFilter();
+    m_proxy->setKeyFilter(m_filter->text());
+    if (m_proxy->keyFilter() == before)
+        return;
+    const bool filtering = !m_proxy->keyFilter().isEmpty();
+    m_filterNote->setVisible(filtering && m_model->rowCount() > 0 && m_proxy->rowCount() == 0);
+    m_view->collapseAll();
+    if (filtering)
+        expandMatches();
+    else
+        expandDefault();
+    if (m_view->currentIndex().isValid())
+        m_view->scrollTo(m_view->currentIndex());
+    // A filtered-out ancestor invalidates the current row without currentChanged; the pane must not keep it.
+    showDetails();
+}
+
+void MainWindow::expandDefault()
+{
+    const QModelIndex top = m_proxy->index(0, 0);
+    if (!top.isValid())
+        return;
+    m_view->expand(top);
+    const int n = m_proxy->rowCount(top);
+    if (n > kSmallRoot)
+        return;
+    // A training checkpoint holds its weights in its biggest entry ("model_state_dict", "state_dict", ...).
+    QModelIndex biggest;
+    int most = 0;
+    for (int r = 0; r < n; ++r) {
+        const QModelIndex child = m_proxy->index(r, 0, top);
+        const int rows = m_proxy->rowCount(child);
+        if (rows > most) {
+            most = rows;
+            biggest = child;
+        }
+    }
+    if (biggest.isValid())
+        m_view->expand(biggest);
+}
+
+void MainWindow::expandMatches()
+{
+    std::vector<QModelIndex> queue;
+    for (int r = 0; r < m_proxy->rowCount(); ++r)
+        queue.push_back(m_proxy->index(r, 0));
+    int revealed = 0;
+    for (size_t i = 0; i < queue.size() && revealed < kFilterRevealBudget; ++i) {
+        const int rows = m_proxy->rowCount(queue[i]);
+        if (rows == 0)
+            continue;
+        m_view->expand(queue[i]);
+        revealed += rows;
+        for (int r = 0; r < rows; ++r)
+            queue.push_back(m_proxy->index(r, 0, queue[i]));
+    }
+}
+
+void MainWindow::fitColumns()
+{
+    m_autoSizing = true;
+    for (int c : { ObjectTreeModel::TypeColumn, ObjectTreeModel::DTypeColumn, ObjectTreeModel::ShapeColumn,
+             ObjectTreeModel::ElementsColumn, ObjectTreeModel::BytesColumn }) {
+        m_view->resizeColumnToContents(c);
+        m_view->setColumnWidth(c, m_view->columnWidth(c) + 12);
+    }
+    // Long class names ("torch.torch_version.TorchVersion") are elided rather than given half the window.
+    m_view->setColumnWidth(
+        ObjectTreeModel::TypeColumn, std::min(m_view->columnWidth(ObjectTreeModel::TypeColumn), 180));
+    m_autoSizing = false;
+    if (!m_keyWidthByUser) {
+        m_autoSizing = true;
+        m_view->setColumnWidth(ObjectTreeModel::KeyColumn, 200);
+        m_autoSizing = false;
+        growKeyColumn();
+    }
+}
+
+void MainWindow::growKeyColumn()
+{
+    m_growPending = false;
+    if (m_keyWidthByUser)
+        return;
+    const int cap = std::max(260, width() * 2 / 5);
+    const int wanted = std::min(
+        static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(ObjectTreeModel::KeyColumn) + 16, cap);
+    if (wanted > m_view->columnWidth(ObjectTreeModel::KeyColumn)) {
+        m_autoSizing = true;
+        m_view->setColumnWidth(ObjectTreeModel::KeyColumn, wanted);
+        m_autoSizing = false;
+    }
 }
 
 void MainWindow::showDetails()
 {
     const QModelIndex current = m_proxy->mapToSource(m_view->currentIndex());
-    if (!current.isValid() || !m_model->checkpoint())
+    if (!m_model->checkpoint() || !m_summary) {
+        m_details->showNothing();
         return;
-    const auto& ck = *m_model->checkpoint();
-    QString text = current.siblingAtColumn(0).data(ObjectTreeModel::PathRole).toStringList().join(QLatin1Char('.')) + QLatin1Char('\n');
-    const int ti = current.data(ObjectTreeModel::TensorIndexRole).toInt();
-    if (ti >= 0) {
-        const TensorInfo& t = ck.tensors[size_t(ti)];
-        QDebug(&text) << t;
-        if (t.storage >= 0)
-            QDebug(&text) << "\n" << ck.storages[size_t(t.storage)];
-    } else {
-        for (int c = 1; c < ObjectTreeModel::ColumnCount; ++c)
-            text += current.siblingAtColumn(c).data().toString() + QLatin1Char('\n');
     }
-    m_details->setPlainText(text);
+    // The top row stands for the file itself.
+    if (!current.isValid() || !current.parent().isValid()) {
+        m_details->showSummary(*m_summary, m_model->truncated());
+        return;
+    }
+    m_details->showIndex(*m_model->checkpoint(), current);
+}
+
+void MainWindow::showContextMenu(const QPoint& pos)
+{
+    const QModelIndex index = m_view->indexAt(pos);
+    if (!index.isValid())
+        return;
+    QMenu menu(this);
+    menu.addAction(tr("Copy Key"), this, [index] {
+        QGuiApplication::clipboard()->setText(index.siblingAtColumn(ObjectTreeModel::KeyColumn).data().toString());
+    });
+    menu.addAction(tr("Copy Path"), this, [index] {
+        QGuiApplication::clipboard()->setText(index.siblingAtColumn(ObjectTreeModel::KeyColumn)
+                                                  .data(ObjectTreeModel::PathRole)
+                                                  .toStringList()
+                                                  .join(QLatin1Char('/')));
+    });
+    menu.addAction(tr("Copy Row"), this, [index] { QGuiApplication::clipboard()->setText(rowText(index)); });
+    if (m_proxy->hasChildren(index.siblingAtColumn(0))) {
+        menu.addSeparator();
+        menu.addAction(
+            tr("Expand All Below"), this, [this, index] { m_view->expandRecursively(index.siblingAtColumn(0)); });
+    }
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 {
-    if (event->mimeData()->hasUrls())
+    if (firstLocalFile(event->mimeData()))
         event->acceptProposedAction();
+    else
+        event->ignore();
 }
 
 void MainWindow::dropEvent(QDropEvent* event)
 {
-    const auto urls = event->mimeData()->urls();
-    if (!urls.isEmpty() && urls.first().isLocalFile())
-        openFile(urls.first().toLocalFile());
+    const auto path = firstLocalFile(event->mimeData());
+    if (!path) {
+        event->ignore();
+        return;
+    }
+    event->acceptProposedAction();
+    openFile(*path);
 }
 
 } // namespace ckpt
