@@ -3,6 +3,7 @@
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
 #include "model/objecttreemodel.h"
+#include "model/semanticreport.h"
 #include "model/summary.h"
 #include "model/tensorlist.h"
 #include "model/tensorstats.h"
@@ -183,10 +184,14 @@ int main(int argc, char** argv)
         return statsCommand(c, parser.value(key), parser.isSet(json));
     if (args[0] == QLatin1String("info")) {
         const auto summary = summarize(c);
-        if (parser.isSet(json))
-            printJson(summaryToJson(summary));
-        else
-            print(summaryToText(summary));
+        const Semantic sem = analyze(c);
+        if (parser.isSet(json)) {
+            QJsonObject o = summaryToJson(summary);
+            o.insert(QStringLiteral("semantic"), semanticToJson(c, sem));
+            printJson(o);
+        } else {
+            print(summaryToText(summary) + semanticToText(c, sem));
+        }
     } else if (parser.isSet(json)) {
         printJson(treeJson(c));
     } else {

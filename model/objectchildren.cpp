@@ -26,15 +26,32 @@ void appendSeq(const std::vector<ObjId>& items, std::vector<ObjectChild>& out, b
 
 QString floatText(double v)
 {
-    // Python's repr: the shortest text that reads back as the same double.
+    // Python's repr: the shortest digits that read back as the same double, positional for exponents in
+    // [-4, 16), scientific with a two-digit exponent otherwise.
     if (std::isinf(v))
         return v > 0 ? QStringLiteral("inf") : QStringLiteral("-inf");
     if (std::isnan(v))
         return QStringLiteral("nan");
-    QString s = QString::number(v, 'g', QLocale::FloatingPointShortest);
-    if (!s.contains(QLatin1Char('.')) && !s.contains(QLatin1Char('e')))
-        s += QStringLiteral(".0");
-    return s;
+    const QString sci = QString::number(v, 'e', QLocale::FloatingPointShortest); // "-1.5e+16", "3e-04"
+    const qsizetype e = sci.indexOf(QLatin1Char('e'));
+    const bool negative = sci.startsWith(QLatin1Char('-'));
+    QString digits = sci.mid(negative ? 1 : 0, e - (negative ? 1 : 0)).remove(QLatin1Char('.'));
+    const int exponent = sci.mid(e + 1).toInt();
+    QString out;
+    if (exponent >= -4 && exponent < 16) {
+        if (exponent < 0) {
+            out = QStringLiteral("0.") + QString(-exponent - 1, QLatin1Char('0')) + digits;
+        } else {
+            if (digits.size() <= exponent + 1)
+                digits += QString(exponent + 1 - digits.size(), QLatin1Char('0'));
+            out = digits.left(exponent + 1) + QLatin1Char('.')
+                + (digits.size() > exponent + 1 ? digits.mid(exponent + 1) : QStringLiteral("0"));
+        }
+    } else {
+        out = digits.left(1) + (digits.size() > 1 ? QLatin1Char('.') + digits.mid(1) : QString()) + QLatin1Char('e')
+            + (exponent < 0 ? QLatin1Char('-') : QLatin1Char('+')) + QStringLiteral("%1").arg(std::abs(exponent), 2, 10, QLatin1Char('0'));
+    }
+    return negative ? QLatin1Char('-') + out : out;
 }
 
 QString bytesText(const QByteArray& b)
@@ -200,7 +217,9 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
     case ObjKind::Object: {
         // The type column names the class; here the call it was made with, when that says something.
         const auto& args = g.valid(o.args) ? g.at(o.args).items : std::vector<ObjId> {};
-        if (!args.empty() && args.size() <= 4) {
+        if (args.size() == 1 && g.at(args[0]).kind == ObjKind::Str) {
+            s = valueText(g, args[0], maxChars); // a str subclass (torch's TorchVersion): its value is what matters
+        } else if (!args.empty() && args.size() <= 4) {
             QStringList parts;
             for (ObjId a : args)
                 parts << valueText(g, a, 40);

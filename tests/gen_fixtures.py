@@ -146,6 +146,120 @@ def whole_model():
     return fixture_models.SmallNet()
 
 
+class SemNet(nn.Module):
+    """Embedding, norms with running stats, linear layers, a repeated block list: what the semantic view reads."""
+
+    def __init__(self, tied=False):
+        super().__init__()
+        self.embed = nn.Embedding(50, 12)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(12, 20), nn.BatchNorm1d(20), nn.ReLU(), nn.Linear(20, 12))
+                                    for _ in range(3))
+        self.head = nn.Linear(12, 50, bias=False)
+        if tied:
+            self.head.weight = self.embed.weight
+
+    def forward(self, x):
+        h = self.embed(x)
+        for b in self.blocks:
+            h = h + b(h)
+        return self.head(h)
+
+
+def train_steps(model, opt, steps=2):
+    model.train()
+    for _ in range(steps):
+        loss = model(torch.randint(0, 50, (6,))).logsumexp(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return float(loss)
+
+
+def optimizer_truth(model, opt):
+    # Position across param_groups -> parameter name: what ckptlens must reconstruct from the files.
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [names[id(p)] for g in opt.param_groups for p in g["params"]]
+
+
+def semantic_fixtures(out):
+    truth = {}
+
+    def record(name, obj, model, opt, sd_path, prefix="", mapped=True, kind=None, findings=()):
+        torch.save(obj, os.path.join(out, name))
+        sd = model.state_dict()
+        # Every key a Parameter lives under, tied duplicates included (named_parameters() drops those).
+        params = {prefix + (f"{mn}.{pn}" if mn else pn) for mn, mod in model.named_modules()
+                  for pn, p in mod._parameters.items() if p is not None}
+        truth[name] = {
+            "state_dict_path": sd_path,
+            "parameters": sorted(k for k in (prefix + k for k in sd) if k in params),
+            "buffers": sorted(k for k in (prefix + k for k in sd) if k not in params),
+            "optimizer": [prefix + n for n in optimizer_truth(model, opt)] if mapped else None,
+            "optimizer_kind": kind,
+            "findings": list(findings),
+            "layers": 3,
+        }
+
+    torch.manual_seed(10)
+    m = SemNet()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    loss = train_steps(m, opt)
+    record("sem_adam.pth", {"epoch": 5, "model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict(),
+                            "loss": loss}, m, opt, ["model_state_dict"], kind="Adam/AdamW")
+
+    torch.manual_seed(11)
+    m = SemNet()
+    opt = torch.optim.AdamW(m.parameters(), lr=2e-4, weight_decay=0.05)
+    train_steps(m, opt)
+    lightning = {
+        "epoch": 3, "global_step": 120, "pytorch-lightning_version": "2.1.0",
+        "state_dict": collections.OrderedDict(("model." + k, v) for k, v in m.state_dict().items()),
+        "loops": {"fit_loop": {"epoch_progress": {"current": {"completed": 3}}}},
+        "callbacks": {"ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_score": torch.tensor(0.25)}},
+        "optimizer_states": [opt.state_dict()],
+        "lr_schedulers": [{"step_size": 10, "gamma": 0.5, "last_epoch": 3}],
+        "hyper_parameters": {"lr": 2e-4, "hidden": 20, "layers": 3},
+    }
+    record("sem_lightning.ckpt", lightning, m, opt, ["state_dict"], prefix="model.", kind="Adam/AdamW")
+
+    torch.manual_seed(12)
+    m = SemNet()
+    dp = nn.DataParallel(m)
+    opt = torch.optim.SGD(dp.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    train_steps(m, opt)
+    record("sem_sgd_dataparallel.pth", {"model": dp.state_dict(), "optimizer": opt.state_dict(), "args": {"lr": 0.1}},
+           m, opt, ["model"], prefix="module.", kind="SGD", findings=["dataparallel-prefix"])
+
+    torch.manual_seed(13)
+    m = SemNet(tied=True)
+    opt = torch.optim.Adam(m.parameters())
+    train_steps(m, opt)
+    record("sem_tied.pth", {"model": m.state_dict(), "optimizer": opt.state_dict()}, m, opt, ["model"],
+           kind="Adam/AdamW", findings=["tied-weights"])
+
+    torch.manual_seed(14)
+    m = SemNet()
+    decay = [p for n, p in m.named_parameters() if n.endswith("weight")]
+    no_decay = [p for n, p in m.named_parameters() if not n.endswith("weight")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}])
+    train_steps(m, opt)
+    record("sem_groups.pth", {"model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict()}, m, opt,
+           ["model_state_dict"], mapped=False, kind="Adam/AdamW")
+
+    torch.manual_seed(15)
+    m = SemNet()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    train_steps(m, opt)
+    compiled = collections.OrderedDict(("_orig_mod." + k, v) for k, v in m.state_dict().items())
+    ema = collections.OrderedDict((k, v.clone()) for k, v in m.state_dict().items())
+    record("sem_compile_ema.pth", {"model": compiled, "model_ema": ema, "optimizer": opt.state_dict()}, m, opt,
+           ["model"], prefix="_orig_mod.", kind="SGD", findings=["compile-prefix"])
+
+    with open(os.path.join(out, "semantic_truth.json"), "w") as fh:
+        json.dump(truth, fh, indent=1)
+    return list(truth)
+
+
 def write_safetensors(path, tensors, metadata=None):
     # The reference writer's layout: header keys sorted by (alignment desc, name), padded with spaces to 8 bytes.
     names = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -207,6 +321,8 @@ def main():
     for proto in (1, 4):
         save(f"nested_legacy_proto{proto}.pth", nested(), f"nested, legacy format, pickle protocol {proto}",
              pickle_protocol=proto, **legacy)
+    for name in semantic_fixtures(out):
+        manifest[name] = "semantic view: state dict, optimizer mapping, findings (see semantic_truth.json)"
     save_as_if_on_gpu(training_checkpoint(), os.path.join(out, "training_cuda.pth"))
     manifest["training_cuda.pth"] = "training checkpoint whose storages were saved from cuda:0"
     write_safetensors(os.path.join(out, "model.safetensors"),

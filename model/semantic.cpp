@@ -1,0 +1,546 @@
+#include "model/semantic.h"
+
+#include "model/objectchildren.h"
+
+#include <QSet>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace ckpt {
+namespace {
+
+const PyObject* dictValue(const ObjectGraph& g, const PyObject& dict, QLatin1String key)
+{
+    for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+        const PyObject& k = g.at(dict.items[i]);
+        if (k.kind == ObjKind::Str && k.text == key)
+            return &g.at(dict.items[i + 1]);
+    }
+    return nullptr;
+}
+
+bool isOptimizerDict(const ObjectGraph& g, const PyObject& d)
+{
+    if (d.kind != ObjKind::Dict)
+        return false;
+    const PyObject* state = dictValue(g, d, QLatin1String("state"));
+    const PyObject* groups = dictValue(g, d, QLatin1String("param_groups"));
+    if (!state || !groups || state->kind != ObjKind::Dict || groups->kind != ObjKind::List)
+        return false;
+    for (ObjId gid : groups->items) {
+        const PyObject& grp = g.at(gid);
+        if (grp.kind != ObjKind::Dict)
+            return false;
+        const PyObject* params = dictValue(g, grp, QLatin1String("params"));
+        if (!params || params->kind != ObjKind::List)
+            return false;
+    }
+    return true;
+}
+
+// A dict whose values are all tensors under string keys.
+bool isStateDict(const ObjectGraph& g, const PyObject& d)
+{
+    if (d.kind != ObjKind::Dict || d.items.empty())
+        return false;
+    for (size_t i = 0; i + 1 < d.items.size(); i += 2)
+        if (g.at(d.items[i]).kind != ObjKind::Str || g.at(d.items[i + 1]).kind != ObjKind::Tensor)
+            return false;
+    return true;
+}
+
+bool hasDottedKey(const ObjectGraph& g, const PyObject& d)
+{
+    for (size_t i = 0; i + 1 < d.items.size(); i += 2)
+        if (g.at(d.items[i]).text.contains(QLatin1Char('.')))
+            return true;
+    return false;
+}
+
+// An nn.Module pickled whole: an object whose attributes hold _parameters, _buffers and _modules.
+const PyObject* moduleState(const ObjectGraph& g, const PyObject& o)
+{
+    if (o.kind != ObjKind::Object || !g.valid(o.state) || g.at(o.state).kind != ObjKind::Dict)
+        return nullptr;
+    const PyObject& st = g.at(o.state);
+    return dictValue(g, st, QLatin1String("_parameters")) && dictValue(g, st, QLatin1String("_modules")) ? &st : nullptr;
+}
+
+void collectModule(const ObjectGraph& g, const PyObject& o, const QString& prefix, StateDictRef& out, int depth)
+{
+    const PyObject* st = moduleState(g, o);
+    if (!st || depth > kMaxTreeDepth)
+        return;
+    for (const char* table : { "_parameters", "_buffers" }) {
+        const PyObject* d = dictValue(g, *st, QLatin1String(table));
+        if (!d || d->kind != ObjKind::Dict)
+            continue;
+        for (size_t i = 0; i + 1 < d->items.size(); i += 2) {
+            const PyObject& k = g.at(d->items[i]);
+            const PyObject& v = g.at(d->items[i + 1]);
+            if (k.kind == ObjKind::Str && v.kind == ObjKind::Tensor)
+                out.entries.emplace_back(prefix + k.text, int(v.integer));
+        }
+    }
+    if (const PyObject* mods = dictValue(g, *st, QLatin1String("_modules")); mods && mods->kind == ObjKind::Dict)
+        for (size_t i = 0; i + 1 < mods->items.size(); i += 2) {
+            const PyObject& k = g.at(mods->items[i]);
+            if (k.kind == ObjKind::Str)
+                collectModule(g, g.at(mods->items[i + 1]), prefix + k.text + QLatin1Char('.'), out, depth + 1);
+        }
+}
+
+QString roleFor(const QStringList& path)
+{
+    if (path.isEmpty())
+        return QStringLiteral("model");
+    const QString last = path.back().toLower();
+    if (last.contains(QLatin1String("ema")) || last.contains(QLatin1String("average")) || last.contains(QLatin1String("swa")))
+        return QStringLiteral("ema");
+    static const QStringList modelNames { QStringLiteral("model_state_dict"), QStringLiteral("state_dict"),
+        QStringLiteral("model"), QStringLiteral("module"), QStringLiteral("net"), QStringLiteral("network"),
+        QStringLiteral("weights"), QStringLiteral("params"), QStringLiteral("model_state"), QStringLiteral("generator"),
+        QStringLiteral("backbone"), QStringLiteral("encoder") };
+    return modelNames.contains(last) ? QStringLiteral("model") : QStringLiteral("other");
+}
+
+struct Finder {
+    const Checkpoint& ck;
+    Semantic& out;
+    std::vector<ObjId> onPath;
+    QStringList path;
+
+    void visit(ObjId id)
+    {
+        const ObjectGraph& g = ck.graph;
+        const PyObject& o = g.at(id);
+        if (int(onPath.size()) >= kMaxTreeDepth || std::find(onPath.begin(), onPath.end(), id) != onPath.end())
+            return;
+        if (isOptimizerDict(g, o)) {
+            OptimizerInfo opt;
+            opt.path = path;
+            opt.dict = id;
+            out.optimizers.push_back(std::move(opt));
+            return;
+        }
+        // Dotted keys mark a module hierarchy; an undotted tensor dict (a callback's best score) is a state dict
+        // only when its place in the file says so.
+        if (isStateDict(g, o) && (hasDottedKey(g, o) || roleFor(path) != QLatin1String("other"))) {
+            StateDictRef sd { path, id, roleFor(path), {} };
+            for (size_t i = 0; i + 1 < o.items.size(); i += 2)
+                sd.entries.emplace_back(g.at(o.items[i]).text, int(g.at(o.items[i + 1]).integer));
+            out.stateDicts.push_back(std::move(sd));
+            return;
+        }
+        if (moduleState(g, o)) {
+            StateDictRef sd { path, id, QStringLiteral("model"), {} };
+            collectModule(g, o, QString(), sd, 0);
+            if (!sd.entries.empty())
+                out.stateDicts.push_back(std::move(sd));
+            return;
+        }
+        onPath.push_back(id);
+        for (const auto& c : objectChildren(g, id)) {
+            if (c.viaArgs)
+                continue;
+            path.push_back(c.key);
+            visit(c.id);
+            path.pop_back();
+        }
+        onPath.pop_back();
+    }
+};
+
+QString shapeText(const std::vector<std::int64_t>& v)
+{
+    QStringList parts;
+    for (auto x : v)
+        parts << QString::number(x);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+using ViewKey = std::tuple<int, std::int64_t, std::vector<std::int64_t>, std::vector<std::int64_t>>;
+ViewKey viewKey(const TensorInfo& t)
+{
+    return { t.storage, t.storageOffset, t.shape, t.stride };
+}
+
+bool isNumeric(const QString& s, qint64* value = nullptr)
+{
+    bool ok = false;
+    const qint64 v = s.toLongLong(&ok);
+    if (value)
+        *value = v;
+    return ok && !s.isEmpty() && s[0] != QLatin1Char('+') && s[0] != QLatin1Char(' ');
+}
+
+QString optimizerKind(const ObjectGraph& g, const OptimizerInfo& opt)
+{
+    QSet<QString> fields, hyper;
+    for (const auto& p : opt.params)
+        for (const auto& f : p.fields)
+            fields.insert(f.first);
+    for (const auto& grp : opt.groups)
+        for (const auto& h : grp.hyperParameters)
+            hyper.insert(h.first);
+    Q_UNUSED(g);
+    if (fields.contains(QStringLiteral("exp_avg")) && fields.contains(QStringLiteral("exp_avg_sq")))
+        return hyper.contains(QStringLiteral("decoupled_weight_decay")) ? QStringLiteral("AdamW") : QStringLiteral("Adam/AdamW");
+    if (fields.contains(QStringLiteral("exp_inf")))
+        return QStringLiteral("Adamax");
+    if (fields.contains(QStringLiteral("acc_delta")))
+        return QStringLiteral("Adadelta");
+    if (fields.contains(QStringLiteral("square_avg")))
+        return QStringLiteral("RMSprop");
+    if (fields.contains(QStringLiteral("sum")))
+        return QStringLiteral("Adagrad");
+    if (fields.contains(QStringLiteral("momentum_buffer")) || hyper.contains(QStringLiteral("nesterov")))
+        return QStringLiteral("SGD");
+    if (fields.contains(QStringLiteral("prev")) && fields.contains(QStringLiteral("step_size")))
+        return QStringLiteral("Rprop");
+    return QStringLiteral("optimizer");
+}
+
+void readOptimizer(const Checkpoint& ck, OptimizerInfo& opt)
+{
+    const ObjectGraph& g = ck.graph;
+    const PyObject& d = g.at(opt.dict);
+    const PyObject* groups = dictValue(g, d, QLatin1String("param_groups"));
+    std::map<std::int64_t, std::pair<int, int>> positionOf; // id -> (position, group)
+    int position = 0;
+    for (size_t gi = 0; gi < groups->items.size(); ++gi) {
+        const PyObject& grp = g.at(groups->items[gi]);
+        OptimizerGroup og;
+        for (size_t i = 0; i + 1 < grp.items.size(); i += 2) {
+            const QString key = keyText(g, grp.items[i]);
+            if (key == QLatin1String("params")) {
+                for (ObjId p : g.at(grp.items[i + 1]).items) {
+                    const PyObject& po = g.at(p);
+                    const std::int64_t id = po.kind == ObjKind::Int ? po.integer : position;
+                    og.params.push_back(id);
+                    positionOf.emplace(id, std::pair { position++, int(gi) });
+                }
+            } else {
+                og.hyperParameters.emplace_back(key, grp.items[i + 1]);
+            }
+        }
+        opt.groups.push_back(std::move(og));
+    }
+    std::map<int, OptimizerParam> byPosition;
+    for (const auto& [id, pg] : positionOf)
+        byPosition[pg.first] = OptimizerParam { id, pg.first, pg.second, {}, {} };
+    const PyObject* state = dictValue(g, d, QLatin1String("state"));
+    for (size_t i = 0; state && i + 1 < state->items.size(); i += 2) {
+        const PyObject& k = g.at(state->items[i]);
+        if (k.kind != ObjKind::Int)
+            continue;
+        auto it = positionOf.find(k.integer);
+        if (it == positionOf.end())
+            continue;
+        OptimizerParam& p = byPosition[it->second.first];
+        for (const auto& c : objectChildren(g, state->items[i + 1]))
+            p.fields.emplace_back(c.key, c.id);
+    }
+    for (auto& [pos, p] : byPosition)
+        opt.params.push_back(std::move(p));
+    opt.kind = optimizerKind(g, opt);
+}
+
+// Positions count across param_groups in the order parameters were given to the optimizer, usually
+// model.parameters(): the state dict's parameters in order, buffers excluded.
+void mapOptimizer(const Checkpoint& ck, OptimizerInfo& opt, const Semantic& sem)
+{
+    if (sem.primary < 0) {
+        opt.mappingNote = QStringLiteral("no model state dict to map the optimizer's parameters to");
+        return;
+    }
+    const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
+    opt.stateDict = sem.primary;
+    std::vector<const std::pair<QString, int>*> candidates;
+    std::set<ViewKey> seen;
+    for (const auto& e : sd.entries) {
+        const TensorInfo& t = ck.tensors[size_t(e.second)];
+        // Parameters are floating point or complex; a tied weight is one parameter (model.parameters() yields
+        // it once) although the state dict holds one tensor per key on the shared storage.
+        if (looksLikeBufferName(e.first) || !dtypeIsFloatingPoint(t.dtype) || !seen.insert(viewKey(t)).second)
+            continue;
+        candidates.push_back(&e);
+    }
+    if (candidates.size() != opt.params.size()) {
+        opt.mappingNote = QStringLiteral("the optimizer has %1 parameters but the state dict has %2 candidate parameters; "
+                                         "showing optimizer ids")
+                              .arg(opt.params.size())
+                              .arg(candidates.size());
+        return;
+    }
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        const TensorInfo& param = ck.tensors[size_t(candidates[i]->second)];
+        for (const auto& [field, obj] : opt.params[i].fields) {
+            const PyObject& o = ck.graph.at(obj);
+            if (o.kind != ObjKind::Tensor)
+                continue;
+            const TensorInfo& st = ck.tensors[size_t(o.integer)];
+            if (!st.shape.empty() && st.shape != param.shape) {
+                opt.mappingNote = QStringLiteral("optimizer id %1 (%2) has shape %3 but parameter %4 in the same position "
+                                                 "has shape %5; showing optimizer ids")
+                                      .arg(opt.params[i].id)
+                                      .arg(field, shapeText(st.shape), candidates[i]->first, shapeText(param.shape));
+                return;
+            }
+        }
+    }
+    for (size_t i = 0; i < candidates.size(); ++i)
+        opt.params[i].parameter = candidates[i]->first;
+    opt.mapped = true;
+}
+
+QString scalarText(const ObjectGraph& g, ObjId id)
+{
+    const PyObject& o = g.at(id);
+    switch (o.kind) {
+    case ObjKind::Int:
+    case ObjKind::Float:
+    case ObjKind::Bool:
+    case ObjKind::Str:
+    case ObjKind::NumpyScalar:
+    case ObjKind::BigInt:
+    case ObjKind::None:
+        return o.kind == ObjKind::Str ? o.text : valueText(g, id, 120);
+    case ObjKind::Tensor:
+        return {};
+    case ObjKind::List:
+    case ObjKind::Tuple: {
+        if (o.items.size() > 8)
+            return {};
+        QStringList parts;
+        for (ObjId c : o.items) {
+            const auto k = g.at(c).kind;
+            if (k != ObjKind::Int && k != ObjKind::Float && k != ObjKind::Str && k != ObjKind::Bool)
+                return {};
+            parts << valueText(g, c, 40);
+        }
+        return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+    }
+    case ObjKind::Object: // a str subclass such as torch's TorchVersion
+        if (g.valid(o.args) && g.at(o.args).items.size() == 1 && g.at(g.at(o.args).items[0]).kind == ObjKind::Str)
+            return g.at(g.at(o.args).items[0]).text;
+        return {};
+    default:
+        return {};
+    }
+}
+
+void collectMetadata(const Checkpoint& ck, Semantic& sem)
+{
+    const ObjectGraph& g = ck.graph;
+    const PyObject& root = g.at(ck.root);
+    if (root.kind != ObjKind::Dict)
+        return;
+    static const QStringList nested { QStringLiteral("hyper_parameters"), QStringLiteral("hparams"), QStringLiteral("args"),
+        QStringLiteral("config"), QStringLiteral("cfg"), QStringLiteral("opt"), QStringLiteral("hyperparameters") };
+    for (const auto& c : objectChildren(g, ck.root)) {
+        if (sem.metadata.size() >= 64)
+            break;
+        const QString v = scalarText(g, c.id);
+        if (!v.isNull()) {
+            sem.metadata.emplace_back(c.key, v);
+        } else if (nested.contains(c.key)) {
+            for (const auto& h : objectChildren(g, c.id)) {
+                const QString hv = scalarText(g, h.id);
+                if (!hv.isNull() && sem.metadata.size() < 64)
+                    sem.metadata.emplace_back(c.key + QLatin1Char('.') + h.key, hv);
+            }
+        }
+    }
+}
+
+void addFindings(const Checkpoint& ck, Semantic& sem)
+{
+    if (sem.primary >= 0) {
+        const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
+        for (const auto& [prefix, kind, why] : { std::tuple { QStringLiteral("module."), FindingKind::DataParallelPrefix,
+                                                      QStringLiteral("saved through nn.DataParallel / DistributedDataParallel") },
+                 std::tuple { QStringLiteral("_orig_mod."), FindingKind::CompilePrefix, QStringLiteral("saved from a torch.compile'd model") } }) {
+            QStringList keys;
+            for (const auto& e : sd.entries)
+                if (e.first.startsWith(prefix) || e.first.contains(QLatin1Char('.') + prefix))
+                    keys << e.first;
+            if (!keys.isEmpty() && keys.size() * 2 >= qsizetype(sd.entries.size()))
+                sem.findings.push_back({ kind,
+                    QStringLiteral("%1 of %2 keys carry the '%3' prefix (%4): a plain model's load_state_dict will not "
+                                   "accept them until it is stripped")
+                        .arg(keys.size())
+                        .arg(sd.entries.size())
+                        .arg(prefix, why),
+                    keys.mid(0, 5) });
+        }
+        // Tied weights: several keys on one storage with the same view.
+        std::map<std::tuple<int, std::int64_t, std::vector<std::int64_t>>, QStringList> byView;
+        for (const auto& e : sd.entries) {
+            const TensorInfo& t = ck.tensors[size_t(e.second)];
+            if (t.storage >= 0 && t.numel() > 0)
+                byView[{ t.storage, t.storageOffset, t.shape }] << e.first;
+        }
+        for (const auto& [view, keys] : byView)
+            if (keys.size() > 1)
+                sem.findings.push_back({ FindingKind::TiedWeights,
+                    QStringLiteral("tied weights: %1 share one storage").arg(keys.join(QStringLiteral(", "))), keys });
+        QSet<QString> floatTypes;
+        for (const auto& e : sd.entries)
+            if (dtypeIsFloatingPoint(ck.tensors[size_t(e.second)].dtype))
+                floatTypes.insert(dtypeName(ck.tensors[size_t(e.second)].dtype));
+        if (floatTypes.size() > 1) {
+            QStringList names = floatTypes.values();
+            names.sort();
+            sem.findings.push_back({ FindingKind::MixedDtypes,
+                QStringLiteral("mixed floating-point dtypes in the model: %1").arg(names.join(QStringLiteral(", "))), names });
+        }
+    }
+    std::map<QString, int> gpu;
+    for (const auto& t : ck.tensors)
+        if (t.storage >= 0 && !ck.storages[size_t(t.storage)].location.startsWith(QLatin1String("cpu")))
+            ++gpu[ck.storages[size_t(t.storage)].location];
+    for (const auto& [location, count] : gpu)
+        sem.findings.push_back({ FindingKind::SavedOnGpu,
+            QStringLiteral("%1 tensors were saved from %2: torch.load on a machine without it needs map_location='cpu'")
+                .arg(count)
+                .arg(location),
+            { location } });
+}
+
+} // namespace
+
+bool looksLikeBufferName(const QString& key)
+{
+    static const QStringList suffixes { QStringLiteral("running_mean"), QStringLiteral("running_var"),
+        QStringLiteral("num_batches_tracked"), QStringLiteral("position_ids"), QStringLiteral("inv_freq"),
+        QStringLiteral("masked_bias"), QStringLiteral("relative_position_index") };
+    const QString last = key.section(QLatin1Char('.'), -1);
+    return suffixes.contains(last);
+}
+
+ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::map<QString, TensorRole>& roles)
+{
+    ModuleTree tree;
+    tree.nodes.push_back(ModuleNode {});
+    std::map<std::pair<int, QString>, int> childOf;
+    for (const auto& [key, tensor] : sd.entries) {
+        int node = 0;
+        const QStringList parts = key.split(QLatin1Char('.'));
+        for (qsizetype i = 0; i < parts.size(); ++i) {
+            const bool leaf = i == parts.size() - 1;
+            auto it = leaf ? childOf.end() : childOf.find({ node, parts[i] });
+            if (it == childOf.end()) {
+                ModuleNode n;
+                n.name = parts[i];
+                n.fullName = parts.mid(0, i + 1).join(QLatin1Char('.'));
+                n.parent = node;
+                const int index = int(tree.nodes.size());
+                tree.nodes.push_back(std::move(n));
+                tree.nodes[size_t(node)].children.push_back(index);
+                if (!leaf)
+                    childOf[{ node, parts[i] }] = index;
+                node = index;
+            } else {
+                node = it->second;
+            }
+        }
+        ModuleNode& leafNode = tree.nodes[size_t(node)];
+        leafNode.tensor = tensor;
+        auto r = roles.find(key);
+        leafNode.role = r != roles.end() ? r->second : TensorRole::Parameter;
+    }
+    // Numeric siblings (layers.0 ... layers.23) in numeric order; the others keep file order.
+    for (auto& n : tree.nodes) {
+        if (n.children.size() < 2)
+            continue;
+        std::stable_sort(n.children.begin(), n.children.end(), [&](int a, int b) {
+            qint64 va = 0, vb = 0;
+            const bool na = isNumeric(tree.nodes[size_t(a)].name, &va), nb = isNumeric(tree.nodes[size_t(b)].name, &vb);
+            return na && nb && va < vb;
+        });
+    }
+    // Aggregates bottom-up: children always come after their parent in the vector.
+    for (size_t i = tree.nodes.size(); i-- > 1;) {
+        ModuleNode& n = tree.nodes[i];
+        if (n.isLeaf()) {
+            const TensorInfo& t = ck.tensors[size_t(n.tensor)];
+            const std::int64_t numel = t.error.isEmpty() ? t.numel() : 0;
+            (n.role == TensorRole::Parameter ? n.parameters : n.bufferElements) += numel;
+            n.bytes += numel * dtypeItemSize(t.dtype);
+            n.tensors += 1;
+            n.dtypeMask |= std::uint64_t(1) << int(t.dtype);
+        }
+        ModuleNode& p = tree.nodes[size_t(n.parent)];
+        p.parameters += n.parameters;
+        p.bufferElements += n.bufferElements;
+        p.bytes += n.bytes;
+        p.tensors += n.tensors;
+        p.dtypeMask |= n.dtypeMask;
+    }
+    // The repeated block: most numeric children, ties to the one holding more parameters (`blocks`, not the
+    // numbered Sequential inside one block).
+    std::int64_t bestParams = -1;
+    for (const ModuleNode& n : tree.nodes) {
+        if (n.isLeaf() || n.children.size() < 2
+            || !std::all_of(n.children.begin(), n.children.end(), [&](int c) { return isNumeric(tree.nodes[size_t(c)].name); }))
+            continue;
+        const int count = int(n.children.size());
+        if (count > tree.repeatedCount || (count == tree.repeatedCount && n.parameters > bestParams)) {
+            tree.repeatedCount = count;
+            tree.repeatedBlock = n.fullName;
+            bestParams = n.parameters;
+        }
+    }
+    return tree;
+}
+
+Semantic analyze(const Checkpoint& ck)
+{
+    Semantic sem;
+    if (!ck.graph.valid(ck.root))
+        return sem;
+    Finder { ck, sem, {}, {} }.visit(ck.root);
+
+    // The model state dict: the first one named like a model, else the largest that is not an EMA copy.
+    for (size_t i = 0; i < sem.stateDicts.size() && sem.primary < 0; ++i)
+        if (sem.stateDicts[i].role == QLatin1String("model"))
+            sem.primary = int(i);
+    for (size_t i = 0; i < sem.stateDicts.size(); ++i)
+        if (sem.primary < 0 || (sem.stateDicts[size_t(sem.primary)].role != QLatin1String("model")
+                && sem.stateDicts[i].role != QLatin1String("ema")
+                && sem.stateDicts[i].entries.size() > sem.stateDicts[size_t(sem.primary)].entries.size()))
+            sem.primary = int(i);
+
+    for (auto& opt : sem.optimizers) {
+        readOptimizer(ck, opt);
+        mapOptimizer(ck, opt, sem);
+    }
+    if (sem.primary >= 0) {
+        const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
+        // With an optimizer mapped, what it does not optimize is a buffer; a tied key shares its twin's view.
+        std::set<ViewKey> optimized;
+        bool anyMapped = false;
+        std::map<QString, int> tensorOf(sd.entries.begin(), sd.entries.end());
+        for (const auto& opt : sem.optimizers)
+            if (opt.mapped && opt.stateDict == sem.primary) {
+                anyMapped = true;
+                for (const auto& p : opt.params)
+                    optimized.insert(viewKey(ck.tensors[size_t(tensorOf[p.parameter])]));
+            }
+        for (const auto& [key, tensor] : sd.entries) {
+            const TensorInfo& t = ck.tensors[size_t(tensor)];
+            const bool buffer = looksLikeBufferName(key) || !dtypeIsFloatingPoint(t.dtype)
+                || (anyMapped && !optimized.count(viewKey(t)));
+            sem.roles[key] = buffer ? TensorRole::Buffer : TensorRole::Parameter;
+        }
+        sem.modules = buildModuleTree(ck, sd, sem.roles);
+    }
+    collectMetadata(ck, sem);
+    addFindings(ck, sem);
+    return sem;
+}
+
+} // namespace ckpt
