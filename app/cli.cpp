@@ -2,6 +2,7 @@
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
+#include "model/exporter.h"
 #include "model/objecttreemodel.h"
 #include "model/semanticreport.h"
 #include "model/summary.h"
@@ -12,6 +13,8 @@
 #include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonObject>
 #include <QRegularExpression>
 
@@ -135,6 +138,95 @@ int statsCommand(const Checkpoint& ck, const QString& keyGlob, bool json)
     return Ok;
 }
 
+struct ExportOptions {
+    QString out, select, dtype, format, maxShard, recipe, saveRecipe;
+    QStringList include, exclude, renames;
+};
+
+// `export`: a plan from the options (or a recipe), resolved against the file, checked, then written.
+int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
+{
+    auto fail = [](const QString& msg) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(msg));
+        return int(Unreadable);
+    };
+    if (o.out.isEmpty())
+        return fail(QStringLiteral("export needs -o OUT"));
+    ExportPlan plan;
+    if (!o.recipe.isEmpty()) {
+        QFile f(o.recipe);
+        if (!f.open(QIODevice::ReadOnly))
+            return fail(QStringLiteral("%1: cannot read the recipe: %2").arg(o.recipe, f.errorString()));
+        auto parsed = ExportPlan::fromJson(QJsonDocument::fromJson(f.readAll()).object());
+        if (!parsed)
+            return fail(QStringLiteral("%1: %2").arg(o.recipe, parsed.error().what));
+        plan = *parsed;
+    }
+    if (!o.select.isEmpty())
+        plan.select = o.select.split(QLatin1Char('/'));
+    plan.include += o.include;
+    plan.exclude += o.exclude;
+    for (const QString& r : o.renames) {
+        const qsizetype arrow = r.indexOf(QStringLiteral("=>"));
+        if (arrow < 0)
+            return fail(QStringLiteral("--rename '%1': expected 'REGEX=>REPLACEMENT'").arg(r));
+        plan.renames.push_back({ r.left(arrow), r.mid(arrow + 2) });
+    }
+    if (!o.dtype.isEmpty()) {
+        auto dt = dtypeFromTorchName(o.dtype);
+        if (!dt || (*dt != DType::Float16 && *dt != DType::BFloat16 && *dt != DType::Float32))
+            return fail(QStringLiteral("--dtype must be float16, bfloat16 or float32"));
+        plan.castTo = *dt;
+    }
+    if (!o.format.isEmpty()) {
+        if (o.format != QLatin1String("torch") && o.format != QLatin1String("safetensors"))
+            return fail(QStringLiteral("--format must be torch or safetensors"));
+        plan.format = o.format == QLatin1String("safetensors") ? ExportFormat::Safetensors : ExportFormat::Torch;
+    } else if (o.recipe.isEmpty()) {
+        plan.format = o.out.endsWith(QLatin1String(".safetensors")) ? ExportFormat::Safetensors : ExportFormat::Torch;
+    }
+    if (!o.maxShard.isEmpty()) {
+        plan.maxShardSize = parseSize(o.maxShard);
+        if (plan.maxShardSize <= 0)
+            return fail(QStringLiteral("--max-shard-size '%1' is not a size (e.g. 5GB, 500MB)").arg(o.maxShard));
+    }
+    const Semantic sem = analyze(ck);
+    auto resolved = resolvePlan(ck, sem, plan);
+    if (!resolved)
+        return fail(resolved.error().message());
+    if (!resolved->errors.isEmpty())
+        return fail(QStringLiteral("nothing written: %1").arg(resolved->errors.join(QStringLiteral("; "))));
+    auto overflow = countCastOverflow(ck, *resolved);
+    if (!overflow)
+        return fail(overflow.error().message());
+    if (*overflow > 0)
+        spdlog::warn("{} values overflow to infinity in the cast to {}", *overflow, dtypeName(*plan.castTo).toStdString());
+    auto result = runExport(ck, *resolved, plan, o.out);
+    if (!result)
+        return fail(result.error().message());
+    for (const QString& w : result->warnings)
+        spdlog::warn("{}", w.toStdString());
+    if (!o.saveRecipe.isEmpty()) {
+        QFile f(o.saveRecipe);
+        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(plan.toJson()).toJson()) < 0)
+            return fail(QStringLiteral("%1: cannot write the recipe: %2").arg(o.saveRecipe, f.errorString()));
+    }
+    if (json) {
+        printJson(QJsonObject { { QStringLiteral("files"), QJsonArray::fromStringList(result->files) },
+            { QStringLiteral("tensors"), qint64(resolved->tensors.size()) }, { QStringLiteral("bytes"), qint64(result->bytes) },
+            { QStringLiteral("overflow"), qint64(result->overflow) }, { QStringLiteral("warnings"), QJsonArray::fromStringList(result->warnings) } });
+    } else {
+        print(QStringLiteral("exported %1 tensors (%2) from %3 to %4\n")
+                  .arg(resolved->tensors.size())
+                  .arg(formatBytes(result->bytes))
+                  .arg(resolved->statePath.isEmpty() ? QStringLiteral("<root>") : resolved->statePath.join(QLatin1Char('/')))
+                  .arg(result->files.join(QStringLiteral(", "))));
+        if (result->overflow)
+            print(QStringLiteral("warning: %1 values became infinite in the cast\n").arg(result->overflow));
+    }
+    return Ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -149,7 +241,8 @@ int main(int argc, char** argv)
         "Commands:\n"
         "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys\n"
         "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)\n"
-        "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)"));
+        "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)\n"
+        "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors"));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
@@ -157,7 +250,17 @@ int main(int argc, char** argv)
         QStringLiteral("Log level: %1.").arg(QLatin1String(kLogLevels)), QStringLiteral("level"), QStringLiteral("warn"));
     QCommandLineOption key(QStringLiteral("key"), QStringLiteral("stats: only tensors whose dotted path matches this glob."),
         QStringLiteral("glob"));
-    parser.addOptions({ json, logLevel, key });
+    QCommandLineOption out({ QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("export: output file."), QStringLiteral("file"));
+    QCommandLineOption select(QStringLiteral("select"), QStringLiteral("export: path of the state dict (keys joined by '/'); default: the model's."), QStringLiteral("path"));
+    QCommandLineOption include(QStringLiteral("include"), QStringLiteral("export: keep keys matching this glob ('*' crosses dots); repeatable."), QStringLiteral("glob"));
+    QCommandLineOption exclude(QStringLiteral("exclude"), QStringLiteral("export: drop keys matching this glob; repeatable."), QStringLiteral("glob"));
+    QCommandLineOption rename(QStringLiteral("rename"), QStringLiteral("export: rename keys, 'REGEX=>REPLACEMENT'; repeatable, applied in order."), QStringLiteral("rule"));
+    QCommandLineOption dtype(QStringLiteral("dtype"), QStringLiteral("export: cast floating-point tensors to float16, bfloat16 or float32."), QStringLiteral("dtype"));
+    QCommandLineOption format(QStringLiteral("format"), QStringLiteral("export: torch or safetensors (default: from the output's extension)."), QStringLiteral("format"));
+    QCommandLineOption maxShard(QStringLiteral("max-shard-size"), QStringLiteral("export: split into shards of at most this size (5GB, 500MB)."), QStringLiteral("size"));
+    QCommandLineOption recipe(QStringLiteral("recipe"), QStringLiteral("export: start from a saved recipe (JSON)."), QStringLiteral("file"));
+    QCommandLineOption saveRecipe(QStringLiteral("save-recipe"), QStringLiteral("export: save the plan as a recipe (JSON)."), QStringLiteral("file"));
+    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
     parser.process(app);
@@ -167,9 +270,9 @@ int main(int argc, char** argv)
         return Usage;
     }
     const QStringList args = parser.positionalArguments();
-    static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats") };
+    static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"), QStringLiteral("export") };
     if (args.size() != 2 || !commands.contains(args[0])) {
-        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats) and a file; see --help\n");
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export) and a file; see --help\n");
         return Usage;
     }
     auto ck = openCheckpoint(args[1]);
@@ -180,6 +283,11 @@ int main(int argc, char** argv)
     // Deliberately never freed: tearing down hundreds of thousands of parsed objects costs more than the whole
     // rest of a 60,000-tensor `info`, and the process ends right after printing.
     const Checkpoint& c = **new CheckpointPtr(*ck);
+    if (args[0] == QLatin1String("export"))
+        return exportCommand(c, ExportOptions { parser.value(out), parser.value(select), parser.value(dtype), parser.value(format),
+                                    parser.value(maxShard), parser.value(recipe), parser.value(saveRecipe), parser.values(include),
+                                    parser.values(exclude), parser.values(rename) },
+            parser.isSet(json));
     if (args[0] == QLatin1String("stats"))
         return statsCommand(c, parser.value(key), parser.isSet(json));
     if (args[0] == QLatin1String("info")) {

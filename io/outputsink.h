@@ -1,0 +1,43 @@
+#pragma once
+
+#include "io/error.h"
+
+#include <QSaveFile>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace ckpt {
+
+// Where writers put bytes: a QSaveFile (a temporary beside the destination, renamed over it on commit) that
+// counts what was written, fsyncs before the rename, and reports the first failure (disk full, ...) as an Error.
+class OutputFile {
+public:
+    explicit OutputFile(const QString& path);
+    ~OutputFile(); // an uncommitted file is discarded: nothing appears at the destination
+
+    Expected<bool> open();
+    bool write(const void* data, qint64 n);
+    bool writeZeros(qint64 n);
+    qint64 pos() const { return m_pos; }
+    bool seekAndWrite(qint64 offset, const void* data, qint64 n); // patch an earlier header, then return to the end
+    Expected<bool> commit();
+    void discard();
+    Error error() const;
+    const QString& path() const { return m_path; }
+
+private:
+    QString m_path;
+    std::unique_ptr<QSaveFile> m_file;
+    qint64 m_pos = 0;
+    QString m_failure;
+};
+
+// Produces a byte stream in pieces: calls `write` for each piece; a false return (the sink failed) or a set
+// `cancel` flag stops it. Returns false when stopped or when the source failed (reason in `error`).
+using ByteProducer = std::function<bool(const std::function<bool(const std::uint8_t*, size_t)>& write,
+    const std::atomic<bool>* cancel, QString& error)>;
+
+} // namespace ckpt

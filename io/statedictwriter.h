@@ -1,0 +1,51 @@
+#pragma once
+
+#include "io/dtype.h"
+#include "io/outputsink.h"
+
+#include <QString>
+
+#include <vector>
+
+namespace ckpt {
+
+// A flat state dict to write: tensors by name, each a view of one of `storages` (tied weights share one).
+struct StorageOut {
+    DType dtype = DType::Float32;
+    std::int64_t numel = 0;      // elements of dtype
+    ByteProducer produce;        // exactly numel * itemsize bytes
+};
+
+struct TensorOut {
+    QString name;
+    int storage = -1;
+    DType dtype = DType::Float32;
+    std::vector<std::int64_t> shape;
+    std::vector<std::int64_t> stride;
+    std::int64_t storageOffset = 0;
+    bool requiresGrad = false;
+};
+
+struct StateDictOut {
+    std::vector<StorageOut> storages;
+    std::vector<TensorOut> tensors;
+    QList<QPair<QString, QString>> metadata; // safetensors __metadata__ (format: pt is always added)
+};
+
+using Progress = std::function<void(std::int64_t bytesDone)>;
+
+// torch.save's zip layout (torch >= 1.6, as 2.x writes it): records under archive/, data.pkl at protocol 2 with
+// _rebuild_tensor_v2 (v3 for dtypes without a typed storage class) and persistent storage ids, data/<n> stored
+// uncompressed at 64-byte aligned offsets, zip64 where needed. Loadable by torch.load(weights_only=True).
+Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
+    const std::atomic<bool>* cancel = nullptr);
+
+// safetensors: every tensor stored contiguously on its own (views must already be compact: storage offset 0,
+// contiguous strides, one tensor per storage), header ordered as the reference writer does and padded to 8.
+Expected<std::int64_t> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
+    const std::atomic<bool>* cancel = nullptr);
+
+// The pickle torch.save writes for `sd` (exposed for tests).
+QByteArray torchStateDictPickle(const StateDictOut& sd);
+
+} // namespace ckpt

@@ -1,0 +1,341 @@
+#include "io/statedictwriter.h"
+
+#include <QRandomGenerator>
+
+#include <quacrc32.h>
+
+namespace ckpt {
+namespace {
+
+// ---- data.pkl, protocol 2, the opcodes torch.save's pickler emits for a state dict
+
+class PickleOut {
+public:
+    QByteArray bytes;
+    void op(char c) { bytes += c; }
+    void global(const char* module, const char* name)
+    {
+        bytes += 'c';
+        bytes += module;
+        bytes += '\n';
+        bytes += name;
+        bytes += '\n';
+    }
+    void str(const QString& s)
+    {
+        const QByteArray u = s.toUtf8();
+        bytes += 'X';
+        u32(quint32(u.size()));
+        bytes += u;
+    }
+    void integer(std::int64_t v)
+    {
+        if (v >= 0 && v < 256) {
+            bytes += 'K';
+            bytes += char(v);
+        } else if (v >= 0 && v < 65536) {
+            bytes += 'M';
+            bytes += char(v & 0xff);
+            bytes += char(v >> 8);
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            bytes += 'J';
+            u32(quint32(std::int32_t(v)));
+        } else { // LONG1: little-endian two's complement, minimal length
+            QByteArray le;
+            std::uint64_t u = std::uint64_t(v);
+            for (int i = 0; i < 8; ++i)
+                le += char((u >> (8 * i)) & 0xff);
+            while (le.size() > 1 && ((le.back() == 0 && !(le[le.size() - 2] & 0x80)) || (le.back() == char(0xff) && (le[le.size() - 2] & 0x80))))
+                le.chop(1);
+            bytes += char(0x8a);
+            bytes += char(le.size());
+            bytes += le;
+        }
+    }
+    void tuple(const std::vector<std::int64_t>& v)
+    {
+        if (v.empty()) {
+            op(')');
+            return;
+        }
+        op('(');
+        for (auto x : v)
+            integer(x);
+        op('t');
+    }
+    void u32(quint32 v)
+    {
+        for (int i = 0; i < 4; ++i)
+            bytes += char((v >> (8 * i)) & 0xff);
+    }
+};
+
+const char* storageClass(DType t)
+{
+    switch (t) {
+    case DType::Float64: return "DoubleStorage";
+    case DType::Float32: return "FloatStorage";
+    case DType::Float16: return "HalfStorage";
+    case DType::BFloat16: return "BFloat16Storage";
+    case DType::Int8: return "CharStorage";
+    case DType::Int16: return "ShortStorage";
+    case DType::Int32: return "IntStorage";
+    case DType::Int64: return "LongStorage";
+    case DType::UInt8: return "ByteStorage";
+    case DType::Bool: return "BoolStorage";
+    case DType::Complex64: return "ComplexFloatStorage";
+    case DType::Complex128: return "ComplexDoubleStorage";
+    default: return nullptr; // float8 and friends: UntypedStorage + _rebuild_tensor_v3
+    }
+}
+
+// ---- zip records: stored, local headers padded so data starts on 64 bytes, zip64 when past 4 GiB
+
+struct Entry {
+    QByteArray name;
+    qint64 headerOffset = 0;
+    qint64 size = 0;
+    quint32 crc = 0;
+};
+
+void put16(QByteArray& b, quint16 v)
+{
+    b += char(v & 0xff);
+    b += char(v >> 8);
+}
+void put32(QByteArray& b, quint32 v)
+{
+    for (int i = 0; i < 4; ++i)
+        b += char((v >> (8 * i)) & 0xff);
+}
+void put64(QByteArray& b, quint64 v)
+{
+    for (int i = 0; i < 8; ++i)
+        b += char((v >> (8 * i)) & 0xff);
+}
+
+constexpr quint32 kMax32 = 0xFFFFFFFF;
+
+class ZipOut {
+public:
+    explicit ZipOut(OutputFile& f)
+        : m_f(f)
+    {
+    }
+
+    // Local header for a record of `size` bytes; returns false on a write failure. The CRC is patched in later.
+    bool begin(const QByteArray& name, qint64 size)
+    {
+        Entry e { name, m_f.pos(), size, 0 };
+        const bool big = size >= qint64(kMax32);
+        QByteArray h;
+        put32(h, 0x04034b50);
+        put16(h, big ? 45 : 20);
+        put16(h, 0); // no data descriptor: sizes and CRC are final in this header
+        put16(h, 0); // stored
+        put16(h, 0);
+        put16(h, 0x21); // 1980-01-01, as torch writes
+        put32(h, 0);    // CRC, patched
+        put32(h, big ? kMax32 : quint32(size));
+        put32(h, big ? kMax32 : quint32(size));
+        put16(h, quint16(name.size()));
+        QByteArray extra;
+        if (big) {
+            put16(extra, 1);
+            put16(extra, 16);
+            put64(extra, quint64(size));
+            put64(extra, quint64(size));
+        }
+        // 'FB' padding field so the data starts on a 64-byte boundary (torch mmaps records).
+        const qint64 base = e.headerOffset + 30 + name.size() + extra.size() + 4;
+        const qint64 pad = (64 - base % 64) % 64;
+        put16(extra, 0x4246); // "FB"
+        put16(extra, quint16(pad));
+        extra += QByteArray(pad, 'Z');
+        put16(h, quint16(extra.size()));
+        h += name;
+        h += extra;
+        m_entries.push_back(e);
+        m_crc.reset();
+        return m_f.write(h.constData(), h.size());
+    }
+    bool data(const std::uint8_t* p, size_t n)
+    {
+        m_crc.update(QByteArray::fromRawData(reinterpret_cast<const char*>(p), qsizetype(n)));
+        return m_f.write(p, qint64(n));
+    }
+    bool end()
+    {
+        Entry& e = m_entries.back();
+        e.crc = m_crc.value();
+        QByteArray crc;
+        put32(crc, e.crc);
+        return m_f.seekAndWrite(e.headerOffset + 14, crc.constData(), 4);
+    }
+    bool record(const QByteArray& name, const QByteArray& bytes)
+    {
+        return begin(name, bytes.size()) && data(reinterpret_cast<const std::uint8_t*>(bytes.constData()), size_t(bytes.size())) && end();
+    }
+    bool finish()
+    {
+        const qint64 cdStart = m_f.pos();
+        QByteArray cd;
+        for (const Entry& e : m_entries) {
+            const bool bigSize = e.size >= qint64(kMax32), bigOffset = e.headerOffset >= qint64(kMax32);
+            QByteArray extra;
+            if (bigSize || bigOffset) {
+                put16(extra, 1);
+                put16(extra, quint16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)));
+                if (bigSize) {
+                    put64(extra, quint64(e.size));
+                    put64(extra, quint64(e.size));
+                }
+                if (bigOffset)
+                    put64(extra, quint64(e.headerOffset));
+            }
+            put32(cd, 0x02014b50);
+            put16(cd, 45);
+            put16(cd, (bigSize || bigOffset) ? 45 : 20);
+            put16(cd, 0);
+            put16(cd, 0);
+            put16(cd, 0);
+            put16(cd, 0x21);
+            put32(cd, e.crc);
+            put32(cd, bigSize ? kMax32 : quint32(e.size));
+            put32(cd, bigSize ? kMax32 : quint32(e.size));
+            put16(cd, quint16(e.name.size()));
+            put16(cd, quint16(extra.size()));
+            put16(cd, 0);
+            put16(cd, 0);
+            put16(cd, 0);
+            put32(cd, 0);
+            put32(cd, bigOffset ? kMax32 : quint32(e.headerOffset));
+            cd += e.name;
+            cd += extra;
+        }
+        const qint64 z64 = cdStart + cd.size();
+        // zip64 end record and locator always, as torch writes them; the classic record points at them.
+        put32(cd, 0x06064b50);
+        put64(cd, 44);
+        put16(cd, 45);
+        put16(cd, 45);
+        put32(cd, 0);
+        put32(cd, 0);
+        put64(cd, m_entries.size());
+        put64(cd, m_entries.size());
+        put64(cd, quint64(z64 - cdStart));
+        put64(cd, quint64(cdStart));
+        put32(cd, 0x07064b50);
+        put32(cd, 0);
+        put64(cd, quint64(z64));
+        put32(cd, 1);
+        const bool many = m_entries.size() >= 0xFFFF;
+        put32(cd, 0x06054b50);
+        put16(cd, 0);
+        put16(cd, 0);
+        put16(cd, many ? 0xFFFF : quint16(m_entries.size()));
+        put16(cd, many ? 0xFFFF : quint16(m_entries.size()));
+        put32(cd, z64 - cdStart >= qint64(kMax32) ? kMax32 : quint32(z64 - cdStart));
+        put32(cd, cdStart >= qint64(kMax32) ? kMax32 : quint32(cdStart));
+        put16(cd, 0);
+        return m_f.write(cd.constData(), cd.size());
+    }
+
+private:
+    OutputFile& m_f;
+    std::vector<Entry> m_entries;
+    QuaCrc32 m_crc;
+};
+
+} // namespace
+
+QByteArray torchStateDictPickle(const StateDictOut& sd)
+{
+    PickleOut p;
+    p.op(char(0x80));
+    p.op(2);
+    p.global("collections", "OrderedDict");
+    p.op(')');
+    p.op('R');
+    size_t i = 0;
+    while (i < sd.tensors.size()) {
+        p.op('(');
+        // SETITEMS in batches of 1000, as pickle does
+        for (size_t batch = 0; batch < 1000 && i < sd.tensors.size(); ++batch, ++i) {
+            const TensorOut& t = sd.tensors[i];
+            const StorageOut& s = sd.storages[size_t(t.storage)];
+            const char* cls = storageClass(s.dtype);
+            p.str(t.name);
+            p.global("torch._utils", cls ? "_rebuild_tensor_v2" : "_rebuild_tensor_v3");
+            p.op('(');
+            p.op('(');
+            p.str(QStringLiteral("storage"));
+            p.global("torch", cls ? cls : "UntypedStorage");
+            p.str(QString::number(t.storage));
+            p.str(QStringLiteral("cpu"));
+            p.integer(cls ? s.numel : s.numel * dtypeItemSize(s.dtype));
+            p.op('t');
+            p.op('Q'); // BINPERSID
+            p.integer(t.storageOffset);
+            p.tuple(t.shape);
+            p.tuple(t.stride);
+            p.op(t.requiresGrad ? char(0x88) : char(0x89));
+            p.global("collections", "OrderedDict");
+            p.op(')');
+            p.op('R');
+            if (!cls)
+                p.global("torch", dtypeName(t.dtype).toLatin1().constData());
+            p.op('t');
+            p.op('R');
+        }
+        p.op('u');
+    }
+    p.op('.');
+    return p.bytes;
+}
+
+Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress,
+    const std::atomic<bool>* cancel)
+{
+    OutputFile f(path);
+    if (auto ok = f.open(); !ok)
+        return ok.error();
+    ZipOut zip(f);
+    const QByteArray prefix = "archive/";
+    std::int64_t done = 0;
+    bool ok = zip.record(prefix + "data.pkl", torchStateDictPickle(sd)) && zip.record(prefix + ".format_version", "1")
+        && zip.record(prefix + ".storage_alignment", "64") && zip.record(prefix + "byteorder", "little");
+    for (size_t s = 0; ok && s < sd.storages.size(); ++s) {
+        const StorageOut& st = sd.storages[s];
+        const qint64 nbytes = st.numel * dtypeItemSize(st.dtype);
+        ok = zip.begin(prefix + "data/" + QByteArray::number(qulonglong(s)), nbytes);
+        qint64 written = 0;
+        QString why;
+        ok = ok && st.produce(
+                 [&](const std::uint8_t* p, size_t n) {
+                     written += qint64(n);
+                     done += std::int64_t(n);
+                     if (progress)
+                         progress(done);
+                     return zip.data(p, n);
+                 },
+                 cancel, why);
+        if (ok && written != nbytes)
+            return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s),
+                QStringLiteral("produced %1 bytes, expected %2").arg(written).arg(nbytes) };
+        if (!ok && !why.isEmpty())
+            return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s), why };
+        ok = ok && zip.end();
+    }
+    const QByteArray serial = QByteArray::number(QRandomGenerator::global()->generate64());
+    ok = ok && zip.record(prefix + "version", "3\n") && zip.record(prefix + ".data/serialization_id", serial) && zip.finish();
+    if (cancel && cancel->load())
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("cancelled; nothing was written") };
+    if (!ok)
+        return f.error();
+    if (auto c = f.commit(); !c)
+        return c.error();
+    return done;
+}
+
+} // namespace ckpt

@@ -1,0 +1,353 @@
+#include "model/exporter.h"
+
+#include "model/dtypecast.h"
+#include "model/elementview.h"
+#include "model/tensorlist.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <cstring>
+#include <map>
+
+namespace ckpt {
+namespace {
+
+constexpr std::int64_t kChunkBytes = 8 << 20;
+
+void byteswap(std::uint8_t* p, std::int64_t count, int width)
+{
+    for (std::int64_t i = 0; i < count; ++i)
+        std::reverse(p + i * width, p + (i + 1) * width);
+}
+
+// Elements [begin, begin+count) of a view in row-major order, raw bytes.
+void gatherRaw(const ElementView& v, std::int64_t begin, std::int64_t count, std::uint8_t* out)
+{
+    const size_t dims = v.shape.size();
+    std::vector<std::int64_t> idx(dims);
+    std::int64_t rest = begin, offset = 0;
+    for (size_t d = dims; d-- > 0;) {
+        idx[d] = rest % v.shape[d];
+        rest /= v.shape[d];
+        offset += idx[d] * v.stride[d];
+    }
+    const int item = v.itemSize;
+    for (std::int64_t k = 0; k < count; ++k) {
+        std::memcpy(out + k * item, v.base + offset * item, size_t(item));
+        for (size_t d = dims; d-- > 0;) {
+            if (++idx[d] < v.shape[d]) {
+                offset += v.stride[d];
+                break;
+            }
+            offset -= v.stride[d] * (v.shape[d] - 1);
+            idx[d] = 0;
+        }
+    }
+}
+
+// A producer over `count` source elements fetched by `fetch(begin, n, out)` and cast from `from` to `to`.
+ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std::uint8_t*)> fetch, std::int64_t count,
+    DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow)
+{
+    return [=](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>* cancel, QString&) {
+        const int inItem = dtypeItemSize(from), outItem = dtypeItemSize(to);
+        const std::int64_t step = std::max<std::int64_t>(1, kChunkBytes / std::max(inItem, outItem));
+        std::vector<std::uint8_t> in(size_t(std::min(step, std::max<std::int64_t>(count, 1)) * inItem));
+        std::vector<std::uint8_t> outBuf(from == to ? 0 : size_t(std::min(step, std::max<std::int64_t>(count, 1)) * outItem));
+        for (std::int64_t b = 0; b < count; b += step) {
+            if (cancel && cancel->load())
+                return false;
+            const std::int64_t n = std::min(step, count - b);
+            fetch(b, n, in.data());
+            if (swap && inItem > 1)
+                byteswap(in.data(), n, inItem);
+            if (from == to) {
+                if (!write(in.data(), size_t(n * inItem)))
+                    return false;
+                continue;
+            }
+            *overflow += castElements(from, in.data(), to, outBuf.data(), n);
+            if (!write(outBuf.data(), size_t(n * outItem)))
+                return false;
+        }
+        return true;
+    };
+}
+
+// Straight from the map, no copy: a contiguous little-endian range written as it is.
+ByteProducer mappedProducer(const std::uint8_t* base, std::int64_t nbytes)
+{
+    return [=](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>* cancel, QString&) {
+        for (std::int64_t b = 0; b < nbytes; b += kChunkBytes) {
+            if (cancel && cancel->load())
+                return false;
+            if (!write(base + b, size_t(std::min(kChunkBytes, nbytes - b))))
+                return false;
+        }
+        return true;
+    };
+}
+
+struct Unit { // what goes into one shard together: a storage and the tensors on it
+    StorageOut storage;
+    std::vector<TensorOut> tensors;
+    std::int64_t bytes = 0;
+};
+
+Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan& rp, ExportFormat format,
+    std::shared_ptr<std::atomic<std::int64_t>> overflow)
+{
+    std::vector<Unit> units;
+    if (format == ExportFormat::Safetensors) {
+        // One contiguous storage per tensor: views are gathered, tied weights written twice.
+        for (const auto& p : rp.tensors) {
+            const TensorInfo& t = ck.tensors[size_t(p.tensor)];
+            auto view = elementView(ck, p.tensor);
+            if (!view && t.numel() > 0)
+                return view.error();
+            Unit u;
+            u.storage.dtype = p.outputDtype;
+            u.storage.numel = t.numel();
+            if (t.numel() == 0)
+                u.storage.produce = mappedProducer(nullptr, 0);
+            else if (t.isContiguous() && p.outputDtype == t.dtype && !view->swap)
+                u.storage.produce = mappedProducer(view->base, t.nbytes());
+            else {
+                const ElementView v = *view;
+                u.storage.produce = castingProducer([v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRaw(v, b, n, out); },
+                    t.numel(), t.dtype, p.outputDtype, v.swap, overflow);
+            }
+            TensorOut to { p.outputKey, 0, p.outputDtype, t.shape, {}, 0, false };
+            to.stride.resize(t.shape.size());
+            std::int64_t st = 1;
+            for (size_t d = t.shape.size(); d-- > 0;) {
+                to.stride[d] = st;
+                st *= std::max<std::int64_t>(t.shape[d], 1);
+            }
+            u.bytes = u.storage.numel * dtypeItemSize(p.outputDtype);
+            u.tensors.push_back(std::move(to));
+            units.push_back(std::move(u));
+        }
+        return units;
+    }
+    // torch: tensors on one source storage (same dtypes) share one output storage holding only the element range
+    // they reach, so tied weights stay tied and a slice of a big storage does not drag the rest along.
+    std::map<std::tuple<int, DType, DType>, size_t> unitOf;
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges; // [lo, hi) in elements, per unit
+    std::vector<const PlannedTensor*> firstOf;
+    for (const auto& p : rp.tensors) {
+        const TensorInfo& t = ck.tensors[size_t(p.tensor)];
+        auto key = std::tuple { t.numel() > 0 ? t.storage : -1 - int(&p - rp.tensors.data()), t.dtype, p.outputDtype };
+        auto [it, fresh] = unitOf.emplace(key, units.size());
+        if (fresh) {
+            units.emplace_back();
+            ranges.emplace_back(INT64_MAX, INT64_MIN);
+            firstOf.push_back(&p);
+        }
+        if (t.numel() > 0) {
+            std::int64_t last = t.storageOffset;
+            for (size_t d = 0; d < t.shape.size(); ++d)
+                last += (t.shape[d] - 1) * t.stride[d];
+            auto& r = ranges[it->second];
+            r.first = std::min(r.first, t.storageOffset);
+            r.second = std::max(r.second, last + 1);
+        }
+        units[it->second].tensors.push_back(TensorOut { p.outputKey, 0, p.outputDtype, t.shape, t.stride, t.storageOffset, t.requiresGrad });
+    }
+    for (size_t u = 0; u < units.size(); ++u) {
+        const PlannedTensor& p = *firstOf[u];
+        const TensorInfo& t = ck.tensors[size_t(p.tensor)];
+        auto [lo, hi] = ranges[u];
+        if (lo == INT64_MAX)
+            lo = hi = 0;
+        for (auto& to : units[u].tensors) {
+            std::int64_t numel = 1;
+            for (auto d : to.shape)
+                numel *= d;
+            to.storageOffset = numel == 0 ? 0 : to.storageOffset - lo; // an empty view needs no bytes
+        }
+        units[u].storage.dtype = p.outputDtype;
+        units[u].storage.numel = hi - lo;
+        units[u].bytes = (hi - lo) * dtypeItemSize(p.outputDtype);
+        if (hi == lo) {
+            units[u].storage.produce = mappedProducer(nullptr, 0);
+            for (auto& to : units[u].tensors)
+                to.storageOffset = 0;
+            continue;
+        }
+        auto bytes = ck.storageBytes(t.storage);
+        if (!bytes)
+            return bytes.error();
+        const int item = dtypeItemSize(t.dtype);
+        const std::uint8_t* base = bytes->data() + lo * item;
+        const bool swap = ck.bigEndian && item > 1;
+        if (p.outputDtype == t.dtype && !swap)
+            units[u].storage.produce = mappedProducer(base, (hi - lo) * item);
+        else
+            units[u].storage.produce = castingProducer(
+                [base, item](std::int64_t b, std::int64_t n, std::uint8_t* out) { std::memcpy(out, base + b * item, size_t(n * item)); },
+                hi - lo, t.dtype, p.outputDtype, swap, overflow);
+    }
+    return units;
+}
+
+QString shardName(const QString& out, int index, int count)
+{
+    const QFileInfo fi(out);
+    const QString stem = fi.completeBaseName(), suffix = fi.suffix();
+    return fi.dir().filePath(QStringLiteral("%1-%2-of-%3%4")
+                                 .arg(stem)
+                                 .arg(index, 5, 10, QLatin1Char('0'))
+                                 .arg(count, 5, 10, QLatin1Char('0'))
+                                 .arg(suffix.isEmpty() ? QString() : QLatin1Char('.') + suffix));
+}
+
+// Reads a written file back and checks it holds exactly the planned tensors.
+std::optional<QString> verify(const QString& file, const std::vector<TensorOut>& expected)
+{
+    auto ck = openCheckpoint(file);
+    if (!ck)
+        return QStringLiteral("the written file does not read back: %1").arg(ck.error().what);
+    std::map<QString, const TensorInfo*> got;
+    for (const auto& e : listTensors(**ck))
+        if (e.path.size() == 1)
+            got[e.path.front()] = &(*ck)->tensors[size_t(e.tensor)];
+    if (got.size() != expected.size())
+        return QStringLiteral("the written file holds %1 tensors, %2 were planned").arg(got.size()).arg(expected.size());
+    for (const auto& t : expected) {
+        auto it = got.find(t.name);
+        if (it == got.end() || it->second->dtype != t.dtype || it->second->shape != t.shape || !it->second->error.isEmpty())
+            return QStringLiteral("tensor %1 does not read back as written").arg(t.name);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel)
+{
+    std::int64_t overflow = 0;
+    std::vector<double> buf;
+    for (const auto& p : rp.tensors) {
+        const TensorInfo& t = ck.tensors[size_t(p.tensor)];
+        if (p.outputDtype == t.dtype || t.numel() == 0 || !dtypeIsFloatingPoint(p.outputDtype))
+            continue;
+        auto view = elementView(ck, p.tensor);
+        if (!view)
+            return view.error();
+        const double limit = p.outputDtype == DType::Float16 ? 65520.0 : 0; // values from here on round to inf
+        for (std::int64_t b = 0; b < view->numel; b += 1 << 16) {
+            if (cancel && cancel->load())
+                return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
+            const std::int64_t n = std::min<std::int64_t>(1 << 16, view->numel - b);
+            buf.resize(size_t(n));
+            decodeRange(*view, b, n, buf.data());
+            for (double d : buf) {
+                if (!std::isfinite(d))
+                    continue;
+                const float f = static_cast<float>(d);
+                if (std::isinf(f) || (limit > 0 && std::fabs(f) >= limit)
+                    || (p.outputDtype == DType::BFloat16 && (floatToBFloat16(f) & 0x7FFF) == 0x7F80))
+                    ++overflow;
+            }
+        }
+    }
+    return overflow;
+}
+
+Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, const ExportPlan& plan, const QString& out,
+    const Progress& progress, const std::atomic<bool>* cancel)
+{
+    if (!rp.errors.isEmpty())
+        return Error { ErrorKind::Unsupported, ck.path, QStringLiteral("export plan"), rp.errors.join(QStringLiteral("; ")) };
+    auto overflow = std::make_shared<std::atomic<std::int64_t>>(0);
+    auto units = buildUnits(ck, rp, plan.format, overflow);
+    if (!units)
+        return units.error();
+
+    // Shards: whole units in order, a new shard when the next unit would pass the limit.
+    std::vector<std::vector<size_t>> shards(1);
+    std::int64_t inShard = 0;
+    for (size_t u = 0; u < units->size(); ++u) {
+        const std::int64_t b = (*units)[u].bytes;
+        if (plan.maxShardSize > 0 && inShard > 0 && inShard + b > plan.maxShardSize) {
+            shards.emplace_back();
+            inShard = 0;
+        }
+        shards.back().push_back(u);
+        inShard += b;
+    }
+    const int count = int(shards.size());
+    QStringList files;
+    for (int s = 0; s < count; ++s)
+        files << (count == 1 ? out : shardName(out, s + 1, count));
+    const QString index = count > 1 ? out + QStringLiteral(".index.json") : QString();
+    const QString source = QFileInfo(ck.path).canonicalFilePath();
+    for (const QString& f : files + QStringList { index })
+        if (!f.isEmpty() && QFileInfo(f).exists() && QFileInfo(f).canonicalFilePath() == source)
+            return Error { ErrorKind::Io, f, {}, QStringLiteral("refusing to write over the checkpoint being exported from") };
+
+    ExportResult result;
+    auto cleanup = [&]() {
+        for (const QString& f : result.files)
+            QFile::remove(f);
+    };
+    std::int64_t before = 0;
+    QJsonObject weightMap;
+    for (int s = 0; s < count; ++s) {
+        StateDictOut sd;
+        for (size_t u : shards[size_t(s)]) {
+            sd.storages.push_back((*units)[u].storage);
+            for (auto t : (*units)[u].tensors) {
+                t.storage = int(sd.storages.size() - 1);
+                weightMap.insert(t.name, QFileInfo(files[s]).fileName());
+                sd.tensors.push_back(std::move(t));
+            }
+        }
+        const Progress shardProgress = [&, before](std::int64_t done) {
+            if (progress)
+                progress(before + done);
+        };
+        auto written = plan.format == ExportFormat::Safetensors ? writeSafetensors(files[s], sd, shardProgress, cancel)
+                                                                : writeTorchZip(files[s], sd, shardProgress, cancel);
+        if (!written) {
+            cleanup();
+            return written.error();
+        }
+        result.files << files[s];
+        before += *written;
+        if (auto problem = verify(files[s], sd.tensors)) {
+            cleanup();
+            return Error { ErrorKind::Io, files[s], {}, *problem };
+        }
+    }
+    if (count > 1) {
+        const QJsonObject idx { { QStringLiteral("metadata"), QJsonObject { { QStringLiteral("total_size"), qint64(before) } } },
+            { QStringLiteral("weight_map"), weightMap } };
+        QSaveFile f(index);
+        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(idx).toJson(QJsonDocument::Indented)) < 0 || !f.commit()) {
+            cleanup();
+            return Error { ErrorKind::Io, index, {}, QStringLiteral("cannot write the shard index: %1").arg(f.errorString()) };
+        }
+        result.files << index;
+    }
+    result.bytes = before;
+    result.overflow = overflow->load();
+    if (plan.format == ExportFormat::Safetensors) {
+        std::map<int, QStringList> shared;
+        for (const auto& p : rp.tensors)
+            if (ck.tensors[size_t(p.tensor)].numel() > 0)
+                shared[ck.tensors[size_t(p.tensor)].storage] << p.outputKey;
+        for (const auto& [storage, keys] : shared)
+            if (keys.size() > 1)
+                result.warnings << QStringLiteral("safetensors cannot share storage: %1 were written as separate copies").arg(keys.join(QStringLiteral(", ")));
+    }
+    return result;
+}
+
+} // namespace ckpt

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "io/statedictwriter.h"
+#include "model/exportplan.h"
+
+namespace ckpt {
+
+struct ExportResult {
+    QStringList files;          // written, in order (shards, then the index)
+    std::int64_t bytes = 0;     // tensor bytes written
+    std::int64_t overflow = 0;  // finite values that became infinite in the cast
+    QStringList warnings;
+};
+
+// How many finite values the plan's cast turns into infinities (float16 saturates above 65504); read before
+// writing so a user can decide.
+Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel = nullptr);
+
+// Writes the plan's tensors from the source's memory map to `out` (streamed, converted on the way when cast):
+// one file, or with plan.maxShardSize shards named <stem>-00001-of-0000N.<ext> beside <stem>.<ext>.index.json.
+// Every file goes through a temporary and an fsync before it replaces anything, and is read back and checked
+// against the plan. On any failure nothing of this export is left behind.
+Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, const ExportPlan& plan, const QString& out,
+    const Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
+
+} // namespace ckpt

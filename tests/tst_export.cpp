@@ -1,0 +1,310 @@
+// Export: every written file is checked by real torch (tests/verify_export.py loads it with weights_only=True and
+// compares it bit for bit with torch's own selection, renaming and cast of the source; safetensors files with an
+// independent reader). Failure cases must leave the source intact and no partial output behind.
+#include "model/dtypecast.h"
+#include "model/exporter.h"
+#include "model/semantic.h"
+#include "testutil.h"
+
+#include <QCryptographicHash>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <bit>
+#include <csignal>
+#include <limits>
+#include <sys/resource.h>
+
+using namespace ckpt;
+
+class TestExport : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void exportMatchesTorch_data();
+    void exportMatchesTorch();
+    void renameCollisionIsRefused();
+    void recipeRoundTrip();
+    void globsCrossDots_data();
+    void globsCrossDots();
+    void sizes_data();
+    void sizes();
+    void castMatchesTorchRounding();
+    void cancelLeavesNothing();
+    void refusesToOverwriteSource();
+    void unwritableDestination();
+    void diskFull();
+
+private:
+    static QString sample() { return QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/../resources/samples/tiny-transformer.pth"); }
+    static QStringList filesIn(const QString& dir) { return QDir(dir).entryList(QDir::Files | QDir::Hidden); }
+};
+
+void TestExport::initTestCase()
+{
+    std::signal(SIGXFSZ, SIG_IGN); // the disk-full case limits the file size: writes must fail, not kill us
+}
+
+static ExportPlan plan(const QStringList& include, const QStringList& exclude, std::vector<RenameRule> renames,
+    std::optional<DType> cast, ExportFormat format, std::int64_t shard = 0)
+{
+    ExportPlan p;
+    p.include = include;
+    p.exclude = exclude;
+    p.renames = std::move(renames);
+    p.castTo = cast;
+    p.format = format;
+    p.maxShardSize = shard;
+    return p;
+}
+
+void TestExport::exportMatchesTorch_data()
+{
+    QTest::addColumn<QString>("source");
+    QTest::addColumn<QString>("outName");
+    QTest::addColumn<ExportPlan>("plan");
+    QTest::addColumn<int>("files");
+    const auto T = ExportFormat::Torch, S = ExportFormat::Safetensors;
+    QTest::newRow("bf16 subset, renamed, torch") << sample() << "out.pth"
+        << plan({}, { QStringLiteral("head.*") }, { { QStringLiteral("^blocks"), QStringLiteral("layers") } }, DType::BFloat16, T) << 1;
+    QTest::newRow("everything as float16 safetensors") << sample() << "model.safetensors" << plan({}, {}, {}, DType::Float16, S) << 1;
+    QTest::newRow("backbone only, float32") << sample() << "backbone.pt" << plan({ QStringLiteral("blocks.*") }, {}, {}, DType::Float32, T) << 1;
+    QTest::newRow("torch shards") << sample() << "pytorch_model.bin" << plan({}, {}, {}, std::nullopt, T, 100'000) << 3;
+    QTest::newRow("safetensors shards") << sample() << "model.safetensors" << plan({}, {}, {}, DType::BFloat16, S, 40'000) << 3;
+    if (!test::haveTorchFixtures())
+        return;
+    QTest::newRow("views stay compact and tied") << test::fixture(QStringLiteral("views.pth")) << "views.pth"
+        << plan({}, { QStringLiteral("base"), QStringLiteral("transposed") }, {}, std::nullopt, T) << 1;
+    QTest::newRow("views cast keep sharing") << test::fixture(QStringLiteral("views.pth")) << "views16.pth"
+        << plan({}, {}, {}, DType::Float16, T) << 1;
+    QTest::newRow("views gathered into safetensors") << test::fixture(QStringLiteral("views.pth")) << "views.safetensors"
+        << plan({}, { QStringLiteral("permuted") }, {}, std::nullopt, S) << 1;
+    QTest::newRow("strip module. prefix") << test::fixture(QStringLiteral("sem_sgd_dataparallel.pth")) << "plain.pth"
+        << plan({}, {}, { ExportPlan::stripPrefix(QStringLiteral("module.")) }, std::nullopt, T) << 1;
+    QTest::newRow("strip _orig_mod. and add a prefix") << test::fixture(QStringLiteral("sem_compile_ema.pth")) << "prefixed.safetensors"
+        << plan({}, {}, { ExportPlan::stripPrefix(QStringLiteral("_orig_mod.")), ExportPlan::addPrefix(QStringLiteral("model.")) }, std::nullopt, S) << 1;
+    QTest::newRow("every dtype, float16 cast of floats only") << test::fixture(QStringLiteral("dtypes.pth")) << "dtypes16.pth"
+        << plan({}, {}, {}, DType::Float16, T) << 1;
+    QTest::newRow("legacy source to safetensors") << test::fixture(QStringLiteral("training_legacy.pt")) << "legacy.safetensors"
+        << plan({}, {}, {}, std::nullopt, S) << 1;
+    QTest::newRow("0-dim, empty and special values") << test::fixture(QStringLiteral("scalars_empty.pth")) << "scalars.pth"
+        << plan({}, {}, {}, DType::BFloat16, T) << 1;
+    QTest::newRow("large strided views to bfloat16") << test::fixture(QStringLiteral("values.pth")) << "values.pth"
+        << plan({ QStringLiteral("big*"), QStringLiteral("subnormal*"), QStringLiteral("offset_mean") }, {}, {}, DType::BFloat16, T) << 1;
+}
+
+void TestExport::exportMatchesTorch()
+{
+    QFETCH(QString, source);
+    QFETCH(QString, outName);
+    QFETCH(ExportPlan, plan);
+    QFETCH(int, files);
+    QTemporaryDir dir;
+    auto ck = openCheckpoint(source);
+    QVERIFY2(ck, ck ? "" : qPrintable(ck.error().message()));
+    const Semantic sem = analyze(**ck);
+    auto resolved = resolvePlan(**ck, sem, plan);
+    QVERIFY(resolved);
+    QVERIFY2(resolved->errors.isEmpty(), qPrintable(resolved->errors.join(QLatin1Char(';'))));
+    const QString out = dir.filePath(outName);
+    std::int64_t lastProgress = 0;
+    auto result = runExport(**ck, *resolved, plan, out, [&](std::int64_t done) { QVERIFY(done >= lastProgress); lastProgress = done; });
+    QVERIFY2(result, result ? "" : qPrintable(result.error().message()));
+    QCOMPARE(result->files.size(), files + (files > 1 ? 1 : 0));
+    QCOMPARE(lastProgress, result->bytes);
+    QCOMPARE(filesIn(dir.path()).size(), result->files.size()); // no temporaries left over
+
+    if (!QFileInfo::exists(QStringLiteral(CKPTLENS_TORCH_PYTHON)))
+        QSKIP("no torch to verify with");
+    ExportPlan withSelect = plan;
+    withSelect.select = resolved->statePath;
+    const QString planFile = dir.filePath(QStringLiteral("plan.json.txt"));
+    QVERIFY(test::writeFile(planFile, QJsonDocument(withSelect.toJson()).toJson()));
+    QProcess py;
+    py.start(QStringLiteral(CKPTLENS_TORCH_PYTHON), { QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/verify_export.py"), source, planFile, out });
+    QVERIFY(py.waitForFinished(300'000));
+    const QString report = QString::fromUtf8(py.readAllStandardOutput() + py.readAllStandardError());
+    if (py.exitCode() != 0 && report.contains(QLatin1String("No module named 'torch'")))
+        QSKIP("torch is not installed");
+    QVERIFY2(py.exitCode() == 0, qPrintable(report));
+}
+
+void TestExport::renameCollisionIsRefused()
+{
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({ QStringLiteral("blocks.*.bias") }, {}, { { QStringLiteral("blocks\\.[0-9]+"), QStringLiteral("blocks.N") } }, std::nullopt, ExportFormat::Torch);
+    auto resolved = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(resolved);
+    QVERIFY(!resolved->errors.isEmpty());
+    QVERIFY(resolved->errors.first().contains(QLatin1String("would both be written as blocks.N")));
+    QTemporaryDir dir;
+    QVERIFY(!runExport(**ck, *resolved, p, dir.filePath(QStringLiteral("x.pth"))));
+    QVERIFY(filesIn(dir.path()).isEmpty());
+    // An empty selection is an error too.
+    auto none = resolvePlan(**ck, analyze(**ck), plan({ QStringLiteral("nothing.*") }, {}, {}, std::nullopt, ExportFormat::Torch));
+    QVERIFY(none && !none->errors.isEmpty());
+}
+
+void TestExport::recipeRoundTrip()
+{
+    ExportPlan p = plan({ QStringLiteral("a.*") }, { QStringLiteral("*.bias") }, { ExportPlan::stripPrefix(QStringLiteral("module.")) },
+        DType::BFloat16, ExportFormat::Safetensors, 5'000'000'000);
+    p.select = { QStringLiteral("model_state_dict") };
+    auto back = ExportPlan::fromJson(QJsonDocument::fromJson(QJsonDocument(p.toJson()).toJson()).object());
+    QVERIFY(back);
+    QCOMPARE(*back, p);
+    QVERIFY(!ExportPlan::fromJson(QJsonObject { { QStringLiteral("hello"), 1 } }));
+    QVERIFY(!ExportPlan::fromJson(QJsonObject { { QStringLiteral("ckptlens_recipe"), 1 }, { QStringLiteral("dtype"), QStringLiteral("int8") } }));
+}
+
+void TestExport::globsCrossDots_data()
+{
+    QTest::addColumn<QString>("glob");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<bool>("match");
+    QTest::newRow("star crosses dots") << "encoder.*" << "encoder.layers.3.attn.weight" << true;
+    QTest::newRow("anchored") << "encoder.*" << "decoder.encoder.x" << false;
+    QTest::newRow("middle star") << "*.bias" << "blocks.0.mlp.bias" << true;
+    QTest::newRow("question mark") << "layer?.w" << "layer1.w" << true;
+    QTest::newRow("dot is literal") << "a.b" << "axb" << false;
+    QTest::newRow("regex chars literal") << "w[0]" << "w[0]" << true;
+}
+
+void TestExport::globsCrossDots()
+{
+    QFETCH(QString, glob);
+    QFETCH(QString, key);
+    QFETCH(bool, match);
+    QCOMPARE(globMatches(glob, key), match);
+}
+
+void TestExport::sizes_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<qint64>("bytes");
+    QTest::newRow("5GB") << "5GB" << qint64(5'000'000'000);
+    QTest::newRow("500MB") << "500MB" << qint64(500'000'000);
+    QTest::newRow("1.5GiB") << "1.5GiB" << qint64(1'610'612'736);
+    QTest::newRow("bytes") << "123" << qint64(123);
+    QTest::newRow("kb lower") << "10kb" << qint64(10'000);
+    QTest::newRow("garbage") << "lots" << qint64(0);
+    QTest::newRow("zero") << "0MB" << qint64(0);
+}
+
+void TestExport::sizes()
+{
+    QFETCH(QString, text);
+    QFETCH(qint64, bytes);
+    QCOMPARE(qint64(parseSize(text)), bytes);
+}
+
+void TestExport::castMatchesTorchRounding()
+{
+    // Ties round to even; float16 saturates to inf from 65520; bfloat16 NaN is 0x7fc0; subnormals kept.
+    QCOMPARE(floatToHalf(1.0f), std::uint16_t(0x3c00));
+    QCOMPARE(floatToHalf(65504.0f), std::uint16_t(0x7bff));
+    QCOMPARE(floatToHalf(65519.996f), std::uint16_t(0x7bff));
+    QCOMPARE(floatToHalf(65520.0f), std::uint16_t(0x7c00));
+    QCOMPARE(floatToHalf(-1e-8f), std::uint16_t(0x8000));
+    QCOMPARE(floatToHalf(5.9604645e-08f), std::uint16_t(0x0001));
+    QCOMPARE(floatToHalf(1.0f + 1.0f / 2048), std::uint16_t(0x3c00)); // tie to even (down)
+    QCOMPARE(floatToHalf(1.0f + 3.0f / 2048), std::uint16_t(0x3c02)); // tie to even (up)
+    QCOMPARE(floatToHalf(std::numeric_limits<float>::quiet_NaN()) & 0x7c00, 0x7c00);
+    QCOMPARE(floatToBFloat16(1.0f), std::uint16_t(0x3f80));
+    QCOMPARE(floatToBFloat16(std::bit_cast<float>(0x3f808000u)), std::uint16_t(0x3f80)); // tie to even
+    QCOMPARE(floatToBFloat16(std::bit_cast<float>(0x3f818000u)), std::uint16_t(0x3f82));
+    QCOMPARE(floatToBFloat16(std::numeric_limits<float>::quiet_NaN()), std::uint16_t(0x7fc0));
+    QCOMPARE(floatToBFloat16(3.4e38f), std::uint16_t(0x7f80)); // rounds up to inf, as torch does
+
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    auto none = resolvePlan(**ck, analyze(**ck), plan({}, {}, {}, DType::Float16, ExportFormat::Torch));
+    QVERIFY(none);
+    QCOMPARE(*countCastOverflow(**ck, *none), 0);
+    if (!test::haveTorchFixtures())
+        return;
+    auto values = openCheckpoint(test::fixture(QStringLiteral("values.pth")));
+    QVERIFY(values);
+    auto rp = resolvePlan(**values, analyze(**values), plan({ QStringLiteral("subnormal_bf16"), QStringLiteral("offset_mean") }, {}, {}, DType::Float16, ExportFormat::Torch));
+    QVERIFY(rp);
+    // 3e38 (bf16) and all 100000 values near 1e8 exceed float16's range; nothing else does.
+    QCOMPARE(*countCastOverflow(**values, *rp), 100001);
+    QTemporaryDir dir;
+    auto result = runExport(**values, *rp, plan({}, {}, {}, DType::Float16, ExportFormat::Torch), dir.filePath(QStringLiteral("o.pth")));
+    QVERIFY(result);
+    QCOMPARE(result->overflow, 100001);
+}
+
+void TestExport::cancelLeavesNothing()
+{
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 100'000);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(rp);
+    QTemporaryDir dir;
+    std::atomic<bool> cancel { false };
+    auto result = runExport(**ck, *rp, p, dir.filePath(QStringLiteral("out.pth")), [&](std::int64_t done) {
+        if (done > 60'000)
+            cancel = true; // inside the second shard
+    }, &cancel);
+    QVERIFY(!result);
+    QVERIFY(result.error().what.contains(QLatin1String("cancel")));
+    QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+void TestExport::refusesToOverwriteSource()
+{
+    QTemporaryDir dir;
+    const QString copy = dir.filePath(QStringLiteral("model.pth"));
+    QVERIFY(QFile::copy(sample(), copy));
+    const QByteArray before = QCryptographicHash::hash(test::readAll(copy), QCryptographicHash::Sha256);
+    auto ck = openCheckpoint(copy);
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, DType::Float16, ExportFormat::Torch);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    auto result = runExport(**ck, *rp, p, copy);
+    QVERIFY(!result);
+    QVERIFY(result.error().what.contains(QLatin1String("refusing")));
+    QCOMPARE(QCryptographicHash::hash(test::readAll(copy), QCryptographicHash::Sha256), before);
+    QCOMPARE(filesIn(dir.path()), QStringList { QStringLiteral("model.pth") });
+}
+
+void TestExport::unwritableDestination()
+{
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, std::nullopt, ExportFormat::Safetensors);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    for (const QString& bad : { QStringLiteral("/nonexistent-dir/x.safetensors"), QStringLiteral("/proc/ckptlens.safetensors") }) {
+        auto result = runExport(**ck, *rp, p, bad);
+        QVERIFY2(!result, qPrintable(bad));
+        QVERIFY(result.error().message().contains(bad));
+        QVERIFY(!QFileInfo::exists(bad));
+    }
+}
+
+void TestExport::diskFull()
+{
+    // A file-size limit makes writes fail past 64 KiB, as a full disk does (ENOSPC and EFBIG take one path).
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, std::nullopt, ExportFormat::Torch);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QTemporaryDir dir;
+    rlimit old {};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    rlimit small = old;
+    small.rlim_cur = 64 * 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    auto result = runExport(**ck, *rp, p, dir.filePath(QStringLiteral("full.pth")));
+    setrlimit(RLIMIT_FSIZE, &old);
+    QVERIFY(!result);
+    QVERIFY(result.error().what.contains(QLatin1String("write failed")));
+    QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+QTEST_GUILESS_MAIN(TestExport)
+#include "tst_export.moc"
