@@ -2,6 +2,7 @@
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
+#include "model/diff.h"
 #include "model/exporter.h"
 #include "model/objecttreemodel.h"
 #include "model/semanticreport.h"
@@ -227,6 +228,94 @@ int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
     return Ok;
 }
 
+std::vector<RenameRule> normalisation(const QStringList& strip, const QStringList& renames, QString& error)
+{
+    std::vector<RenameRule> rules;
+    for (const QString& p : strip)
+        rules.push_back(ExportPlan::stripPrefix(p));
+    for (const QString& r : renames) {
+        const qsizetype arrow = r.indexOf(QStringLiteral("=>"));
+        if (arrow < 0)
+            error = QStringLiteral("--rename '%1': expected 'REGEX=>REPLACEMENT'").arg(r);
+        else
+            rules.push_back({ r.left(arrow), r.mid(arrow + 2) });
+    }
+    return rules;
+}
+
+QString metric(const std::optional<PairMetrics>& m, double PairMetrics::*field)
+{
+    return m ? QString::number((*m).*field, 'g', 4) : QStringLiteral("-");
+}
+
+// `diff`: exit 0 when nothing differs beyond tolerance, 1 when something does, as diff(1).
+int diffCommand(const Checkpoint& a, const Checkpoint& b, const DiffOptions& options, bool json)
+{
+    auto r = diffCheckpoints(a, b, options);
+    if (!r) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(r.error().message()));
+        return Unreadable;
+    }
+    if (json) {
+        printJson(diffToJson(*r));
+    } else {
+        QString out;
+        for (const auto& rule : r->suggestedRules)
+            out += QStringLiteral("normalisation: '%1' -> '%2'%3\n").arg(rule.pattern, rule.replacement,
+                options.rules.empty() ? QStringLiteral(" (applied: one side has the prefix, the other not)") : QString());
+        for (const auto& d : r->tensors) {
+            if (d.status == DiffStatus::Equal)
+                continue;
+            out += QStringLiteral("%1  %2  max|a-b| %3  rel_l2 %4  cos %5\n")
+                       .arg(diffStatusName(d.status), -9)
+                       .arg(d.key, -50)
+                       .arg(metric(d.metrics, &PairMetrics::maxAbs), 10)
+                       .arg(metric(d.metrics, &PairMetrics::relL2), 10)
+                       .arg(d.metrics && d.metrics->cosine ? QString::number(*d.metrics->cosine, 'g', 6) : QStringLiteral("-"));
+        }
+        for (const auto& sd : r->scalars)
+            out += QStringLiteral("metadata   %1: %2 -> %3\n").arg(sd.key, sd.a.isNull() ? QStringLiteral("(absent)") : sd.a,
+                sd.b.isNull() ? QStringLiteral("(absent)") : sd.b);
+        QStringList counts;
+        for (const auto& [status, n] : r->counts)
+            counts << QStringLiteral("%1 %2").arg(n).arg(diffStatusName(status));
+        out += QStringLiteral("summary: %1\n").arg(counts.join(QStringLiteral(", ")));
+        print(out);
+    }
+    return r->anyDifference() ? 1 : 0;
+}
+
+int checkLoadCommand(const Checkpoint& ck, const Checkpoint& ref, const std::vector<RenameRule>& rules, bool json)
+{
+    auto c = checkLoad(ck, ref, rules);
+    if (!c) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(c.error().message()));
+        return Unreadable;
+    }
+    if (json) {
+        printJson(loadCheckToJson(*c));
+    } else {
+        QString out = c->loads() ? QStringLiteral("loads with strict=True\n") : QStringLiteral("does NOT load with strict=True\n");
+        auto list = [&](const char* label, const QStringList& keys) {
+            if (keys.isEmpty())
+                return;
+            out += QStringLiteral("%1 (%2):\n").arg(QLatin1String(label)).arg(keys.size());
+            for (qsizetype i = 0; i < std::min<qsizetype>(keys.size(), 20); ++i)
+                out += QStringLiteral("  %1\n").arg(keys[i]);
+            if (keys.size() > 20)
+                out += QStringLiteral("  ... and %1 more\n").arg(keys.size() - 20);
+        };
+        list("missing keys", c->missing);
+        list("unexpected keys", c->unexpected);
+        for (const auto& m : c->sizeMismatch)
+            out += QStringLiteral("size mismatch for %1: %2 in the checkpoint, %3 expected\n").arg(m.key, shapeText(m.shape), shapeText(m.expected));
+        if (!c->suggestion.isEmpty())
+            out += QStringLiteral("suggestion: %1\n").arg(c->suggestion);
+        print(out);
+    }
+    return c->loads() ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -242,7 +331,9 @@ int main(int argc, char** argv)
         "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys\n"
         "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)\n"
         "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)\n"
-        "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors"));
+        "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors\n"
+        "  diff A B    align two checkpoints by key and compare every tensor (exit 1 when something differs)\n"
+        "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?"));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
@@ -260,7 +351,11 @@ int main(int argc, char** argv)
     QCommandLineOption maxShard(QStringLiteral("max-shard-size"), QStringLiteral("export: split into shards of at most this size (5GB, 500MB)."), QStringLiteral("size"));
     QCommandLineOption recipe(QStringLiteral("recipe"), QStringLiteral("export: start from a saved recipe (JSON)."), QStringLiteral("file"));
     QCommandLineOption saveRecipe(QStringLiteral("save-recipe"), QStringLiteral("export: save the plan as a recipe (JSON)."), QStringLiteral("file"));
-    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe });
+    QCommandLineOption rtol(QStringLiteral("rtol"), QStringLiteral("diff: relative tolerance (numpy.allclose), default 1e-5."), QStringLiteral("r"), QStringLiteral("1e-5"));
+    QCommandLineOption atol(QStringLiteral("atol"), QStringLiteral("diff: absolute tolerance, default 1e-8."), QStringLiteral("a"), QStringLiteral("1e-8"));
+    QCommandLineOption strip(QStringLiteral("strip-prefix"), QStringLiteral("diff/check-load: strip this key prefix on both sides; repeatable."), QStringLiteral("prefix"));
+    QCommandLineOption into(QStringLiteral("into"), QStringLiteral("check-load: the reference state dict (the model's own, saved once)."), QStringLiteral("ref"));
+    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
     parser.process(app);
@@ -270,10 +365,41 @@ int main(int argc, char** argv)
         return Usage;
     }
     const QStringList args = parser.positionalArguments();
-    static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"), QStringLiteral("export") };
-    if (args.size() != 2 || !commands.contains(args[0])) {
-        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export) and a file; see --help\n");
+    static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"),
+        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load") };
+    const bool isDiff = !args.isEmpty() && args[0] == QLatin1String("diff");
+    if (args.size() != (isDiff ? 3 : 2) || !commands.contains(args[0])) {
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load) and a file "
+                             "(two for diff); see --help\n");
         return Usage;
+    }
+    if (isDiff || args[0] == QLatin1String("check-load")) {
+        const QString other = isDiff ? args[2] : parser.value(into);
+        if (other.isEmpty()) {
+            std::fprintf(stderr, "ckptlens-cli: check-load needs --into REF\n");
+            return Usage;
+        }
+        QString ruleError;
+        const auto rules = normalisation(parser.values(strip), parser.values(rename), ruleError);
+        bool okR = false, okA = false;
+        DiffOptions options;
+        options.rtol = parser.value(rtol).toDouble(&okR);
+        options.atol = parser.value(atol).toDouble(&okA);
+        options.rules = rules;
+        if (!ruleError.isEmpty() || !okR || !okA) {
+            std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(ruleError.isEmpty() ? QStringLiteral("--rtol/--atol must be numbers") : ruleError));
+            return Usage;
+        }
+        auto first = openCheckpoint(args[1]);
+        auto second = openCheckpoint(other);
+        for (const auto* c : { &first, &second })
+            if (!*c) {
+                std::fprintf(stderr, "ckptlens-cli: %s [%s]\n", qPrintable(c->error().message()), errorKindName(c->error().kind));
+                return Unreadable;
+            }
+        const Checkpoint& a = **new CheckpointPtr(*first);
+        const Checkpoint& b = **new CheckpointPtr(*second);
+        return isDiff ? diffCommand(a, b, options, parser.isSet(json)) : checkLoadCommand(a, b, rules, parser.isSet(json));
     }
     auto ck = openCheckpoint(args[1]);
     if (!ck) {

@@ -2,6 +2,8 @@
 
 #include "model/elementdecode.h"
 
+#include <cstring>
+
 namespace ckpt {
 
 Expected<ElementView> elementView(const Checkpoint& ck, int tensor)
@@ -66,6 +68,34 @@ void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, d
             idx[d] = 0;
             ++idx[d - 1];
             offset += v.stride[d - 1];
+        }
+    }
+}
+
+void gatherRange(const ElementView& v, std::int64_t begin, std::int64_t count, std::uint8_t* out)
+{
+    const int item = v.itemSize;
+    if (isDense(v)) {
+        std::memcpy(out, v.base + begin * item, size_t(count * item));
+        return;
+    }
+    const size_t dims = v.shape.size();
+    std::vector<std::int64_t> idx(dims);
+    std::int64_t rest = begin, offset = 0;
+    for (size_t d = dims; d-- > 0;) {
+        idx[d] = rest % v.shape[d];
+        rest /= v.shape[d];
+        offset += idx[d] * v.stride[d];
+    }
+    for (std::int64_t k = 0; k < count; ++k) {
+        std::memcpy(out + k * item, v.base + offset * item, size_t(item));
+        for (size_t d = dims; d-- > 0;) {
+            if (++idx[d] < v.shape[d]) {
+                offset += v.stride[d];
+                break;
+            }
+            offset -= v.stride[d] * (v.shape[d] - 1);
+            idx[d] = 0;
         }
     }
 }

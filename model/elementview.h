@@ -23,4 +23,13 @@ Expected<ElementView> elementView(const Checkpoint& ck, int tensor);
 // Decodes elements [begin, begin + count) in row-major logical order into `out` (see decodeElements).
 void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out);
 
+// The raw bytes of elements [begin, begin + count) in row-major order, as stored (no byte swapping).
+void gatherRange(const ElementView& v, std::int64_t begin, std::int64_t count, std::uint8_t* out);
+
+// True when the elements lie in one dense run (row-major order is storage order).
+inline bool isDense(const ElementView& v)
+{
+    return v.shape.size() == 1 && v.stride.front() == 1;
+}
+
 } // namespace ckpt

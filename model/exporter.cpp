@@ -25,31 +25,6 @@ void byteswap(std::uint8_t* p, std::int64_t count, int width)
         std::reverse(p + i * width, p + (i + 1) * width);
 }
 
-// Elements [begin, begin+count) of a view in row-major order, raw bytes.
-void gatherRaw(const ElementView& v, std::int64_t begin, std::int64_t count, std::uint8_t* out)
-{
-    const size_t dims = v.shape.size();
-    std::vector<std::int64_t> idx(dims);
-    std::int64_t rest = begin, offset = 0;
-    for (size_t d = dims; d-- > 0;) {
-        idx[d] = rest % v.shape[d];
-        rest /= v.shape[d];
-        offset += idx[d] * v.stride[d];
-    }
-    const int item = v.itemSize;
-    for (std::int64_t k = 0; k < count; ++k) {
-        std::memcpy(out + k * item, v.base + offset * item, size_t(item));
-        for (size_t d = dims; d-- > 0;) {
-            if (++idx[d] < v.shape[d]) {
-                offset += v.stride[d];
-                break;
-            }
-            offset -= v.stride[d] * (v.shape[d] - 1);
-            idx[d] = 0;
-        }
-    }
-}
-
 // A producer over `count` source elements fetched by `fetch(begin, n, out)` and cast from `from` to `to`.
 ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std::uint8_t*)> fetch, std::int64_t count,
     DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow)
@@ -119,7 +94,7 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
                 u.storage.produce = mappedProducer(view->base, t.nbytes());
             else {
                 const ElementView v = *view;
-                u.storage.produce = castingProducer([v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRaw(v, b, n, out); },
+                u.storage.produce = castingProducer([v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRange(v, b, n, out); },
                     t.numel(), t.dtype, p.outputDtype, v.swap, overflow);
             }
             TensorOut to { p.outputKey, 0, p.outputDtype, t.shape, {}, 0, false };

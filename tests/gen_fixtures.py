@@ -260,6 +260,89 @@ def semantic_fixtures(out):
     return list(truth)
 
 
+def pair_metrics(a, b):
+    """What ckptlens-cli diff reports for one pair, computed by torch in float64."""
+    x, y = a.double().reshape(-1), b.double().reshape(-1)
+    d = (x - y).abs()
+    out = {"max_abs": float(d.max()) if d.numel() else 0.0, "mean_abs": float(d.mean()) if d.numel() else 0.0,
+           "rel_l2": float(d.norm() / x.norm()) if float(x.norm()) > 0 else (0.0 if float(d.norm()) == 0 else "inf"),
+           "differing": int((x != y).sum())}
+    if float(x.norm()) > 0 and float(y.norm()) > 0:
+        out["cosine"] = float((x * y).sum() / (x.norm() * y.norm()))
+    return out
+
+
+def load_verdict(model_factory, sd):
+    """What model.load_state_dict(sd, strict=True) says, from torch itself."""
+    import re as re_mod
+    model = model_factory()
+    try:
+        model.load_state_dict(sd, strict=True)
+        return {"missing": [], "unexpected": [], "size_mismatch": []}
+    except RuntimeError as e:
+        msg = str(e)
+    mismatch = [{"key": k, "shape": [int(v) for v in a.split(", ") if v], "expected_shape": [int(v) for v in b.split(", ") if v]}
+                for k, a, b in re_mod.findall(r"size mismatch for ([^:]+): copying a param with shape torch.Size\(\[([^\]]*)\]\) "
+                                              r"from checkpoint, the shape in current model is torch.Size\(\[([^\]]*)\]\)", msg)]
+    bad = {m["key"] for m in mismatch}
+    ok_keys = collections.OrderedDict((k, v) for k, v in sd.items() if k not in bad)
+    result = model_factory().load_state_dict(ok_keys, strict=False)
+    return {"missing": [k for k in result.missing_keys if k not in bad], "unexpected": list(result.unexpected_keys),
+            "size_mismatch": mismatch}
+
+
+def diff_fixtures(out):
+    torch.manual_seed(20)
+    m = SemNet()
+    m.eval()
+    base = collections.OrderedDict((k, v.clone()) for k, v in m.state_dict().items())
+    files = {}
+
+    def save(name, sd):
+        torch.save(sd, os.path.join(out, name))
+        files[name] = sd
+
+    save("diff_a.pth", base)
+    save("diff_a_again.pth", collections.OrderedDict((k, v.clone()) for k, v in base.items()))
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=0.05)
+    train_steps(m, opt, steps=1)
+    save("diff_step.pth", m.state_dict())
+    save("diff_dp.pth", collections.OrderedDict(("module." + k, v) for k, v in base.items()))
+    pruned = collections.OrderedDict((k, v) for k, v in base.items() if not k.startswith("blocks.2."))
+    pruned["head.weight"] = torch.randn(60, 12)
+    save("diff_pruned.pth", pruned)
+    save("diff_half.pth", collections.OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in base.items()))
+
+    truth = {}
+    for name in ["diff_a_again.pth", "diff_step.pth", "diff_dp.pth", "diff_pruned.pth", "diff_half.pth"]:
+        b = files[name]
+        strip = "module." if name == "diff_dp.pth" else ""
+        aligned = collections.OrderedDict((k[len(strip):] if strip and k.startswith(strip) else k, v) for k, v in b.items())
+        entry = {"metrics": {}, "status": {}}
+        for k, va in base.items():
+            if k not in aligned:
+                entry["status"][k] = "only_a"
+                continue
+            vb = aligned[k]
+            if va.shape != vb.shape:
+                entry["status"][k] = "shape"
+                continue
+            entry["metrics"][k] = pair_metrics(va, vb)
+            raw_equal = va.dtype == vb.dtype and torch.equal(va.view(-1).view(torch.uint8) if va.dtype != torch.bool else va,
+                                                             vb.view(-1).view(torch.uint8) if vb.dtype != torch.bool else vb)
+            entry["status"][k] = ("dtype" if va.dtype != vb.dtype else "equal" if raw_equal
+                                  else "close" if torch.allclose(va.double(), vb.double(), rtol=1e-5, atol=1e-8) else "different")
+        for k in aligned:
+            if k not in base:
+                entry["status"][k] = "only_b"
+        entry["load"] = load_verdict(SemNet, b)
+        truth[name] = entry
+    with open(os.path.join(out, "diff_truth.json"), "w") as fh:
+        json.dump(truth, fh, indent=1)
+    return list(files)
+
+
 def write_safetensors(path, tensors, metadata=None):
     # The reference writer's layout: header keys sorted by (alignment desc, name), padded with spaces to 8 bytes.
     names = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -321,6 +404,8 @@ def main():
     for proto in (1, 4):
         save(f"nested_legacy_proto{proto}.pth", nested(), f"nested, legacy format, pickle protocol {proto}",
              pickle_protocol=proto, **legacy)
+    for name in diff_fixtures(out):
+        manifest[name] = "compare pairs against diff_a.pth (see diff_truth.json)"
     for name in semantic_fixtures(out):
         manifest[name] = "semantic view: state dict, optimizer mapping, findings (see semantic_truth.json)"
     save_as_if_on_gpu(training_checkpoint(), os.path.join(out, "training_cuda.pth"))
