@@ -4,6 +4,7 @@
 #include "io/checkpoint.h"
 #include "model/diff.h"
 #include "model/exporter.h"
+#include "model/histogram.h"
 #include "model/objecttreemodel.h"
 #include "model/semanticreport.h"
 #include "model/summary.h"
@@ -316,6 +317,51 @@ int checkLoadCommand(const Checkpoint& ck, const Checkpoint& ref, const std::vec
     return c->loads() ? 0 : 1;
 }
 
+int histCommand(const Checkpoint& ck, const QString& key, const HistRequest& request, bool json)
+{
+    int tensor = -1;
+    QStringList matches;
+    for (const auto& e : listTensors(ck)) {
+        const QString dotted = e.path.join(QLatin1Char('.'));
+        if (dotted == key) {
+            tensor = e.tensor;
+            break;
+        }
+        if (globMatches(key, dotted)) {
+            matches << dotted;
+            tensor = e.tensor;
+        }
+    }
+    if (tensor < 0 || matches.size() > 1) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n",
+            qPrintable(matches.size() > 1 ? QStringLiteral("--key '%1' matches %2 tensors (%3, ...)").arg(key).arg(matches.size()).arg(matches.mid(0, 3).join(QStringLiteral(", ")))
+                                          : QStringLiteral("no tensor at '%1'").arg(key)));
+        return Unreadable;
+    }
+    auto h = computeHistogram(ck, tensor, request);
+    if (!h) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(h.error().message()));
+        return Unreadable;
+    }
+    if (json) {
+        printJson(histogramToJson(*h));
+        return Ok;
+    }
+    QString out;
+    const std::int64_t peak = std::max<std::int64_t>(1, *std::max_element(h->counts.begin(), h->counts.end()));
+    for (size_t i = 0; i < h->counts.size(); ++i)
+        out += QStringLiteral("[%1, %2%3 %4 %5\n")
+                   .arg(h->edges[i], 12, 'g', 6)
+                   .arg(h->edges[i + 1], 12, 'g', 6)
+                   .arg(i + 1 == h->counts.size() ? QLatin1Char(']') : QLatin1Char(')'))
+                   .arg(h->counts[i], 10)
+                   .arg(QString(int(40 * h->counts[i] / peak), QChar(0x2588)));
+    out += QStringLiteral("underflow %1, overflow %2, nan %3, inf %4, zeros %5; %6 backend, %7 ms\n")
+               .arg(h->underflow).arg(h->overflow).arg(h->nan).arg(h->inf).arg(h->zeros).arg(h->backend).arg(h->milliseconds, 0, 'f', 2);
+    print(out);
+    return Ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -333,7 +379,8 @@ int main(int argc, char** argv)
         "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)\n"
         "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors\n"
         "  diff A B    align two checkpoints by key and compare every tensor (exit 1 when something differs)\n"
-        "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?"));
+        "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?\n"
+        "  hist FILE --key PATH  histogram of one tensor (--bins N, --range LO HI, --log-abs, --backend cpu|cuda|auto)"));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
@@ -355,10 +402,22 @@ int main(int argc, char** argv)
     QCommandLineOption atol(QStringLiteral("atol"), QStringLiteral("diff: absolute tolerance, default 1e-8."), QStringLiteral("a"), QStringLiteral("1e-8"));
     QCommandLineOption strip(QStringLiteral("strip-prefix"), QStringLiteral("diff/check-load: strip this key prefix on both sides; repeatable."), QStringLiteral("prefix"));
     QCommandLineOption into(QStringLiteral("into"), QStringLiteral("check-load: the reference state dict (the model's own, saved once)."), QStringLiteral("ref"));
-    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into });
+    QCommandLineOption bins(QStringLiteral("bins"), QStringLiteral("hist: number of bins (default 100)."), QStringLiteral("n"), QStringLiteral("100"));
+    QCommandLineOption range(QStringLiteral("range"), QStringLiteral("hist: value range LO HI (default: finite min..max)."), QStringLiteral("lo,hi"));
+    QCommandLineOption logAbs(QStringLiteral("log-abs"), QStringLiteral("hist: bin log10 |x| instead of x."));
+    QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist: cpu, cuda or auto (default)."), QStringLiteral("backend"), QStringLiteral("auto"));
+    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
+        bins, range, logAbs, backend });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
-    parser.process(app);
+    // `--range LO HI` takes two values; QCommandLineParser takes one, so join them before it parses.
+    QStringList arguments = app.arguments();
+    for (qsizetype i = 0; i + 2 < arguments.size(); ++i)
+        if (arguments[i] == QLatin1String("--range")) {
+            arguments[i] = QStringLiteral("--range=%1,%2").arg(arguments[i + 1], arguments[i + 2]);
+            arguments.remove(i + 1, 2);
+        }
+    parser.process(arguments);
 
     if (!setupLogging(parser.value(logLevel))) {
         std::fprintf(stderr, "ckptlens-cli: unknown log level '%s' (use %s)\n", qPrintable(parser.value(logLevel)), kLogLevels);
@@ -366,7 +425,7 @@ int main(int argc, char** argv)
     }
     const QStringList args = parser.positionalArguments();
     static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"),
-        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load") };
+        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist") };
     const bool isDiff = !args.isEmpty() && args[0] == QLatin1String("diff");
     if (args.size() != (isDiff ? 3 : 2) || !commands.contains(args[0])) {
         std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load) and a file "
@@ -409,6 +468,29 @@ int main(int argc, char** argv)
     // Deliberately never freed: tearing down hundreds of thousands of parsed objects costs more than the whole
     // rest of a 60,000-tensor `info`, and the process ends right after printing.
     const Checkpoint& c = **new CheckpointPtr(*ck);
+    if (args[0] == QLatin1String("hist")) {
+        HistRequest request;
+        bool okBins = false;
+        request.bins = parser.value(bins).toInt(&okBins);
+        request.scale = parser.isSet(logAbs) ? HistScale::Log10Abs : HistScale::Linear;
+        const QString b = parser.value(backend);
+        request.backend = b == QLatin1String("cpu") ? HistBackend::Cpu : b == QLatin1String("cuda") ? HistBackend::Cuda : HistBackend::Auto;
+        if (parser.isSet(range)) {
+            const QStringList lohi = parser.value(range).split(QLatin1Char(','));
+            bool okLo = false, okHi = false;
+            if (lohi.size() == 2)
+                request.range = std::pair { lohi[0].toDouble(&okLo), lohi[1].toDouble(&okHi) };
+            if (!okLo || !okHi) {
+                std::fprintf(stderr, "ckptlens-cli: --range needs two numbers, LO HI\n");
+                return Usage;
+            }
+        }
+        if (!okBins || !parser.isSet(key) || (b != QLatin1String("cpu") && b != QLatin1String("cuda") && b != QLatin1String("auto"))) {
+            std::fprintf(stderr, "ckptlens-cli: hist needs --key PATH, an integer --bins and --backend cpu|cuda|auto\n");
+            return Usage;
+        }
+        return histCommand(c, parser.value(key), request, parser.isSet(json));
+    }
     if (args[0] == QLatin1String("export"))
         return exportCommand(c, ExportOptions { parser.value(out), parser.value(select), parser.value(dtype), parser.value(format),
                                     parser.value(maxShard), parser.value(recipe), parser.value(saveRecipe), parser.values(include),

@@ -343,6 +343,50 @@ def diff_fixtures(out):
     return list(files)
 
 
+HIST_REQUESTS = [{"bins": 10}, {"bins": 100}, {"bins": 7, "range": [-0.5, 0.5]}, {"bins": 16, "log_abs": True},
+                 {"bins": 40}]
+
+
+def numpy_histogram(t, req):
+    """numpy.histogram over the values as doubles: the ground truth for both histogram backends."""
+    x = (t.to(torch.complex128).abs() if t.is_complex() else t.double()).reshape(-1).numpy()
+    finite = x[np.isfinite(x)]
+    out = {"nan": int(np.isnan(x).sum()), "inf": int(np.isinf(x).sum()), "zeros": int((finite == 0).sum())}
+    values = np.log10(np.abs(finite[finite != 0])) if req.get("log_abs") else finite
+    if "range" in req:
+        lo, hi = req["range"]
+        counts, edges = np.histogram(values, req["bins"], range=(lo, hi))
+        out["underflow"], out["overflow"] = int((values < lo).sum()), int((values > hi).sum())
+    else:
+        counts, edges = np.histogram(values, req["bins"])
+        out["underflow"] = out["overflow"] = 0
+    out["counts"], out["edges"] = [int(c) for c in counts], [float(e) for e in edges]
+    return out
+
+
+def histogram_fixtures(out):
+    g = torch.Generator().manual_seed(30)
+    d = collections.OrderedDict()
+    d["numpy_edges"] = torch.from_numpy(np.linspace(-3.0, 5.0, 41))  # every value exactly on an auto-range edge
+    d["grid_0p1"] = torch.from_numpy(np.round(np.arange(-10, 11) * 0.05, 2))  # decimals near the (-0.5, 0.5) edges
+    d["constant"] = torch.full((10,), 3.0)
+    d["all_nan"] = torch.full((5,), float("nan"))
+    d["empty"] = torch.zeros(0)
+    d["normal_f32"] = torch.randn(50000, generator=g)
+    d["normal_bf16"] = (torch.randn(3000, generator=g) * 4).bfloat16()
+    d["normal_f16_t"] = torch.randn(40, 30, generator=g).half().t()
+    d["with_specials"] = torch.tensor([0.0, -0.0, 1e-30, -2.0, float("inf"), float("nan"), 0.25, 7.0])
+    d["ints"] = torch.randint(-50, 50, (1000,), generator=g)
+    d["bools"] = torch.rand(100, generator=g) > 0.3
+    d["uint8"] = torch.randint(0, 256, (500,), generator=g, dtype=torch.uint8)
+    d["complex"] = torch.randn(200, generator=g, dtype=torch.complex64)
+    torch.save(d, os.path.join(out, "hist.pth"))
+    truth = {name: [dict(req, **numpy_histogram(t, req)) for req in HIST_REQUESTS] for name, t in d.items()}
+    with open(os.path.join(out, "hist_truth.json"), "w") as fh:
+        json.dump(truth, fh)
+    return ["hist.pth"]
+
+
 def write_safetensors(path, tensors, metadata=None):
     # The reference writer's layout: header keys sorted by (alignment desc, name), padded with spaces to 8 bytes.
     names = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -404,6 +448,8 @@ def main():
     for proto in (1, 4):
         save(f"nested_legacy_proto{proto}.pth", nested(), f"nested, legacy format, pickle protocol {proto}",
              pickle_protocol=proto, **legacy)
+    for name in histogram_fixtures(out):
+        manifest[name] = "histogram inputs with numpy.histogram's answers (hist_truth.json)"
     for name in diff_fixtures(out):
         manifest[name] = "compare pairs against diff_a.pth (see diff_truth.json)"
     for name in semantic_fixtures(out):

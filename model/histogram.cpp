@@ -1,0 +1,199 @@
+#include "model/histogram.h"
+
+#include "model/elementview.h"
+#include "model/parallel.h"
+
+#include "ckptlens-config.h"
+#if CKPTLENS_WITH_CUDA
+#include "model/cuda/cudahistogram.h"
+#endif
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <limits>
+
+namespace ckpt {
+namespace {
+
+constexpr std::int64_t kChunk = 1 << 15;
+
+double scaled(double x, HistScale scale)
+{
+    return scale == HistScale::Linear ? x : std::log10(std::fabs(x));
+}
+
+struct MinMax {
+    double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+};
+
+} // namespace
+
+std::vector<double> histogramEdges(double lo, double hi, int bins)
+{
+    if (lo == hi) { // numpy widens an empty range
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    std::vector<double> e(size_t(bins) + 1);
+    const double step = (hi - lo) / bins;
+    for (int i = 0; i <= bins; ++i)
+        e[size_t(i)] = step == 0 ? lo + (double(i) / bins) * (hi - lo) : double(i) * step + lo;
+    e[size_t(bins)] = hi;
+    return e;
+}
+
+Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const HistRequest& request, const std::atomic<bool>* cancel)
+{
+    if (request.bins < 1 || request.bins > 10'000'000)
+        return Error { ErrorKind::LimitExceeded, ck.path, {}, QStringLiteral("bin count %1 outside 1..10000000").arg(request.bins) };
+    if (request.range && !(request.range->first <= request.range->second && std::isfinite(request.range->first) && std::isfinite(request.range->second)))
+        return Error { ErrorKind::Unsupported, ck.path, {}, QStringLiteral("the range must be finite with lo <= hi") };
+    auto view = elementView(ck, tensor);
+    if (!view)
+        return view.error();
+    QElapsedTimer timer;
+    timer.start();
+
+#if CKPTLENS_WITH_CUDA
+    // Log scale stays on the CPU: the device's log10 may differ from the host's in the last bit, and the two
+    // backends must give the same counts.
+    if (request.backend != HistBackend::Cpu && request.scale == HistScale::Linear && cudaHistogramAvailable()) {
+        auto h = cudaHistogram(*view, request, cancel);
+        if (h) {
+            h->milliseconds = double(timer.nsecsElapsed()) / 1e6;
+            return h;
+        }
+        spdlog::warn("CUDA histogram failed ({}); using the CPU", h.error().what.toStdString());
+    } else if (request.backend == HistBackend::Cuda) {
+        spdlog::warn("no CUDA device for the histogram; using the CPU");
+    }
+#else
+    if (request.backend == HistBackend::Cuda)
+        spdlog::warn("this build has no CUDA support; using the CPU for the histogram");
+#endif
+
+    const ElementView& v = *view;
+    const int workers = v.numel < 4 * kChunk ? 1 : (request.threads > 0 ? request.threads : defaultThreadCount());
+    std::vector<std::vector<double>> buffers(static_cast<size_t>(workers));
+    auto decode = [&](std::int64_t begin, std::int64_t count, int w) -> double* {
+        auto& b = buffers[size_t(w)];
+        b.resize(size_t(kChunk));
+        decodeRange(v, begin, count, b.data());
+        return b.data();
+    };
+
+    double lo = 0, hi = 1; // numpy's range for no data
+    if (request.range) {
+        lo = request.range->first;
+        hi = request.range->second;
+    } else {
+        std::vector<MinMax> mm(static_cast<size_t>(workers));
+        if (!parallelChunks(v.numel, kChunk, workers, [&](std::int64_t begin, std::int64_t count, int w) {
+                const double* x = decode(begin, count, w);
+                MinMax& m = mm[size_t(w)];
+                for (std::int64_t i = 0; i < count; ++i) {
+                    const double s = scaled(x[i], request.scale);
+                    if (std::isfinite(s)) {
+                        m.lo = std::min(m.lo, s);
+                        m.hi = std::max(m.hi, s);
+                    }
+                }
+            }, cancel))
+            return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
+        MinMax all;
+        for (const auto& m : mm) {
+            all.lo = std::min(all.lo, m.lo);
+            all.hi = std::max(all.hi, m.hi);
+        }
+        if (all.lo <= all.hi) {
+            lo = all.lo;
+            hi = all.hi;
+        }
+    }
+    Histogram h;
+    h.edges = histogramEdges(lo, hi, request.bins);
+    lo = h.edges.front();
+    hi = h.edges.back();
+    const int bins = request.bins;
+    struct Private {
+        std::vector<std::int64_t> counts;
+        std::int64_t under = 0, over = 0, nan = 0, inf = 0, zeros = 0;
+    };
+    std::vector<Private> priv(static_cast<size_t>(workers));
+    const double* edges = h.edges.data();
+    if (!parallelChunks(v.numel, kChunk, workers, [&](std::int64_t begin, std::int64_t count, int w) {
+            const double* x = decode(begin, count, w);
+            Private& p = priv[size_t(w)];
+            if (p.counts.empty())
+                p.counts.assign(size_t(bins), 0);
+            for (std::int64_t i = 0; i < count; ++i) {
+                const double raw = x[i];
+                if (std::isnan(raw)) {
+                    ++p.nan;
+                    continue;
+                }
+                if (std::isinf(raw)) {
+                    ++p.inf;
+                    continue;
+                }
+                if (raw == 0) {
+                    ++p.zeros;
+                    if (request.scale == HistScale::Log10Abs)
+                        continue; // log10(0) is -inf: counted as a zero, not binned
+                }
+                const double s = scaled(raw, request.scale);
+                if (s < lo) {
+                    ++p.under;
+                } else if (s > hi) {
+                    ++p.over;
+                } else {
+                    ++p.counts[size_t(histogramBin(s, edges, bins, lo, hi))];
+                }
+            }
+        }, cancel))
+        return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
+    h.counts.assign(size_t(bins), 0);
+    for (const auto& p : priv) {
+        for (size_t i = 0; i < p.counts.size(); ++i)
+            h.counts[i] += p.counts[i];
+        h.underflow += p.under;
+        h.overflow += p.over;
+        h.nan += p.nan;
+        h.inf += p.inf;
+        h.zeros += p.zeros;
+    }
+    h.backend = QStringLiteral("cpu");
+    h.milliseconds = double(timer.nsecsElapsed()) / 1e6;
+    return h;
+}
+
+#if !CKPTLENS_WITH_CUDA
+bool cudaHistogramAvailable()
+{
+    return false;
+}
+
+QString cudaDescription()
+{
+    return QStringLiteral("CPU only (built without CUDA)");
+}
+#endif
+
+QJsonObject histogramToJson(const Histogram& h)
+{
+    QJsonArray edges, counts;
+    for (double e : h.edges)
+        edges.append(e);
+    for (auto c : h.counts)
+        counts.append(qint64(c));
+    return QJsonObject { { QStringLiteral("edges"), edges }, { QStringLiteral("counts"), counts },
+        { QStringLiteral("underflow"), qint64(h.underflow) }, { QStringLiteral("overflow"), qint64(h.overflow) },
+        { QStringLiteral("nan"), qint64(h.nan) }, { QStringLiteral("inf"), qint64(h.inf) }, { QStringLiteral("zeros"), qint64(h.zeros) },
+        { QStringLiteral("backend"), h.backend }, { QStringLiteral("milliseconds"), h.milliseconds } };
+}
+
+} // namespace ckpt

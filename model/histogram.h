@@ -1,0 +1,68 @@
+#pragma once
+
+#include "io/checkpoint.h"
+
+#include <QJsonObject>
+
+#include <atomic>
+#include <optional>
+#include <vector>
+
+namespace ckpt {
+
+enum class HistScale { Linear, Log10Abs };
+enum class HistBackend { Auto, Cpu, Cuda };
+
+struct HistRequest {
+    int bins = 100;
+    std::optional<std::pair<double, double>> range; // empty: the finite min..max of the (scaled) values
+    HistScale scale = HistScale::Linear;
+    HistBackend backend = HistBackend::Auto;
+    int threads = 0;
+};
+
+// numpy.histogram's semantics exactly: edges = numpy.linspace(lo, hi, bins + 1) in double; x is in bin i when
+// edges[i] <= x < edges[i+1], the last bin also taking x == hi. Values outside [lo, hi] are under/overflow,
+// NaN and Inf are counted apart (and, in log scale, zeros, whose log is -inf).
+struct Histogram {
+    std::vector<std::int64_t> counts;
+    std::vector<double> edges;
+    std::int64_t underflow = 0, overflow = 0, nan = 0, inf = 0, zeros = 0;
+    QString backend; // "cpu" or "cuda"
+    double milliseconds = 0;
+    bool operator==(const Histogram& o) const
+    {
+        return counts == o.counts && edges == o.edges && underflow == o.underflow && overflow == o.overflow && nan == o.nan
+            && inf == o.inf && zeros == o.zeros;
+    }
+};
+
+// The bin edges numpy computes for (lo, hi, bins), including its widening of an empty range by 0.5.
+std::vector<double> histogramEdges(double lo, double hi, int bins);
+
+// The bin of a value known to lie in [edges.front(), edges.back()], as numpy assigns it: the index from the
+// scaled offset, corrected by one against the double edges where rounding put it on the wrong side.
+inline int histogramBin(double x, const double* edges, int bins, double lo, double hi)
+{
+    int i = int((x - lo) / (hi - lo) * bins);
+    if (i >= bins)
+        i = bins - 1;
+    if (i < 0)
+        i = 0;
+    if (x < edges[i])
+        --i;
+    else if (x >= edges[i + 1] && i != bins - 1)
+        ++i;
+    return i;
+}
+
+Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const HistRequest& request,
+    const std::atomic<bool>* cancel = nullptr);
+
+// Whether a CUDA device can run the histogram kernels (built with CUDA and a device present).
+bool cudaHistogramAvailable();
+QString cudaDescription(); // "NVIDIA H200 (driver 13.0, runtime 13.0)" or why there is none
+
+QJsonObject histogramToJson(const Histogram& h);
+
+} // namespace ckpt

@@ -1,0 +1,169 @@
+// Histograms equal numpy.histogram exactly (tests/gen_fixtures.py stores numpy's counts and edges for every
+// tensor of hist.pth and several requests), on the CPU backend and, where a CUDA device exists, on the GPU.
+#include "model/histogram.h"
+#include "model/tensorlist.h"
+#include "testutil.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+
+#include <cmath>
+
+using namespace ckpt;
+
+class TestHistogram : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void matchesNumpy_data();
+    void matchesNumpy();
+    void cudaMatchesCpu_data();
+    void cudaMatchesCpu();
+    void edgesAreNumpyLinspace();
+    void badRequests();
+    void cli();
+
+private:
+    CheckpointPtr m_ck;
+    std::map<QString, int> m_tensor;
+};
+
+void TestHistogram::initTestCase()
+{
+    if (!test::haveTorchFixtures())
+        return;
+    auto ck = openCheckpoint(test::fixture(QStringLiteral("hist.pth")));
+    QVERIFY(ck);
+    m_ck = *ck;
+    for (const auto& e : listTensors(*m_ck))
+        m_tensor[e.path.join(QLatin1Char('.'))] = e.tensor;
+}
+
+static HistRequest requestFrom(const QJsonObject& r, HistBackend backend)
+{
+    HistRequest req;
+    req.bins = r[QLatin1String("bins")].toInt();
+    if (r.contains(QLatin1String("range")))
+        req.range = std::pair { r[QLatin1String("range")].toArray()[0].toDouble(), r[QLatin1String("range")].toArray()[1].toDouble() };
+    req.scale = r[QLatin1String("log_abs")].toBool() ? HistScale::Log10Abs : HistScale::Linear;
+    req.backend = backend;
+    return req;
+}
+
+void TestHistogram::matchesNumpy_data()
+{
+    if (!m_ck)
+        QSKIP("no torch-written fixtures: gen_fixtures (ctest) needs /usr/bin/python3 with torch and numpy");
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QJsonObject>("expected");
+    const QJsonObject all = QJsonDocument::fromJson(test::readAll(test::fixture(QStringLiteral("hist_truth.json")))).object();
+    QVERIFY(!all.isEmpty());
+    for (auto it = all.begin(); it != all.end(); ++it)
+        for (const auto& r : it->toArray()) {
+            const QJsonObject o = r.toObject();
+            QTest::addRow("%s bins=%d%s%s", qPrintable(it.key()), o[QLatin1String("bins")].toInt(),
+                o.contains(QLatin1String("range")) ? " range" : "", o[QLatin1String("log_abs")].toBool() ? " log" : "")
+                << it.key() << o;
+        }
+}
+
+void TestHistogram::matchesNumpy()
+{
+    QFETCH(QString, name);
+    QFETCH(QJsonObject, expected);
+    auto h = computeHistogram(*m_ck, m_tensor.at(name), requestFrom(expected, HistBackend::Cpu));
+    QVERIFY2(h, h ? "" : qPrintable(h.error().message()));
+    QCOMPARE(h->backend, QStringLiteral("cpu"));
+    const QJsonArray counts = expected[QLatin1String("counts")].toArray(), edges = expected[QLatin1String("edges")].toArray();
+    QCOMPARE(qsizetype(h->counts.size()), counts.size());
+    for (qsizetype i = 0; i < counts.size(); ++i)
+        QVERIFY2(h->counts[size_t(i)] == counts[i].toInteger(),
+            qPrintable(QStringLiteral("bin %1: %2, numpy %3").arg(i).arg(h->counts[size_t(i)]).arg(counts[i].toInteger())));
+    for (qsizetype i = 0; i < edges.size(); ++i)
+        QCOMPARE(h->edges[size_t(i)], edges[i].toDouble()); // bit for bit: both are numpy.linspace in double
+    QCOMPARE(h->underflow, expected[QLatin1String("underflow")].toInteger());
+    QCOMPARE(h->overflow, expected[QLatin1String("overflow")].toInteger());
+    QCOMPARE(h->nan, expected[QLatin1String("nan")].toInteger());
+    QCOMPARE(h->inf, expected[QLatin1String("inf")].toInteger());
+    QCOMPARE(h->zeros, expected[QLatin1String("zeros")].toInteger());
+    // More threads than chunks, or one: the same counts.
+    HistRequest one = requestFrom(expected, HistBackend::Cpu);
+    one.threads = 1;
+    QCOMPARE(*computeHistogram(*m_ck, m_tensor.at(name), one), *h);
+}
+
+void TestHistogram::cudaMatchesCpu_data()
+{
+    if (!cudaHistogramAvailable())
+        QSKIP(qPrintable(QStringLiteral("no CUDA device: %1").arg(cudaDescription())));
+    matchesNumpy_data();
+}
+
+void TestHistogram::cudaMatchesCpu()
+{
+    QFETCH(QString, name);
+    QFETCH(QJsonObject, expected);
+    const HistRequest cpu = requestFrom(expected, HistBackend::Cpu), gpu = requestFrom(expected, HistBackend::Cuda);
+    auto a = computeHistogram(*m_ck, m_tensor.at(name), cpu);
+    auto b = computeHistogram(*m_ck, m_tensor.at(name), gpu);
+    QVERIFY(a && b);
+    if (gpu.scale == HistScale::Linear)
+        QCOMPARE(b->backend, QStringLiteral("cuda"));
+    QCOMPARE(*b, *a);
+}
+
+void TestHistogram::edgesAreNumpyLinspace()
+{
+    // numpy.linspace(0.1, 0.7, 7) has 0.30000000000000004 in the middle: the same formula gives the same bits.
+    const auto e = histogramEdges(0.1, 0.7, 6);
+    QCOMPARE(e[2], 0.30000000000000004);
+    QCOMPARE(e.back(), 0.7);
+    const auto widened = histogramEdges(3.0, 3.0, 4); // numpy widens an empty range by 0.5 on each side
+    QCOMPARE(widened.front(), 2.5);
+    QCOMPARE(widened.back(), 3.5);
+    const double edges[] = { 0.0, 0.25, 0.5, 0.75, 1.0 };
+    QCOMPARE(histogramBin(1.0, edges, 4, 0.0, 1.0), 3); // the last bin takes hi
+    QCOMPARE(histogramBin(0.5, edges, 4, 0.0, 1.0), 2); // a value on an inner edge goes right
+    QCOMPARE(histogramBin(0.4999999999999999, edges, 4, 0.0, 1.0), 1);
+}
+
+void TestHistogram::badRequests()
+{
+    if (!m_ck)
+        QSKIP("no fixtures");
+    HistRequest r;
+    r.bins = 0;
+    QVERIFY(!computeHistogram(*m_ck, m_tensor.at(QStringLiteral("constant")), r));
+    r.bins = 10;
+    r.range = std::pair { 2.0, 1.0 };
+    QVERIFY(!computeHistogram(*m_ck, m_tensor.at(QStringLiteral("constant")), r));
+    r.range = std::pair { 0.0, INFINITY };
+    QVERIFY(!computeHistogram(*m_ck, m_tensor.at(QStringLiteral("constant")), r));
+}
+
+void TestHistogram::cli()
+{
+    if (!m_ck)
+        QSKIP("no fixtures");
+    QProcess p;
+    p.start(QStringLiteral(CKPTLENS_CLI), { QStringLiteral("hist"), test::fixture(QStringLiteral("hist.pth")), QStringLiteral("--key"),
+                                              QStringLiteral("with_specials"), QStringLiteral("--bins"), QStringLiteral("4"),
+                                              QStringLiteral("--range"), QStringLiteral("-1"), QStringLiteral("1"), QStringLiteral("--json"),
+                                              QStringLiteral("--backend"), QStringLiteral("cpu") });
+    QVERIFY(p.waitForFinished(30'000));
+    QCOMPARE(p.exitCode(), 0);
+    const QJsonObject o = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+    // values 0, -0, 1e-30, -2, inf, nan, 0.25, 7 in [-1, 1] with 4 bins: 0, -0, 1e-30 in bin 2; 0.25 in bin 2
+    QCOMPARE(o[QLatin1String("counts")].toArray(), (QJsonArray { 0, 0, 4, 0 }));
+    QCOMPARE(o[QLatin1String("underflow")].toInt(), 1);
+    QCOMPARE(o[QLatin1String("overflow")].toInt(), 1);
+    QCOMPARE(o[QLatin1String("nan")].toInt(), 1);
+    QCOMPARE(o[QLatin1String("inf")].toInt(), 1);
+    QCOMPARE(o[QLatin1String("backend")].toString(), QStringLiteral("cpu"));
+    QCOMPARE(o[QLatin1String("edges")].toArray().size(), 5);
+}
+
+QTEST_GUILESS_MAIN(TestHistogram)
+#include "tst_histogram.moc"
