@@ -65,8 +65,8 @@ Finding nonFiniteFinding(const std::vector<int>& tensors, const std::vector<std:
     QString list = f.keys.join(QStringLiteral(", "));
     if (tensors.size() > 5)
         list += QStringLiteral(", ...");
-    f.message = QStringLiteral("%1 NaN/Inf values in %2 %3: %4")
-                    .arg(QLocale().toString(qlonglong(total)))
+    f.message = QStringLiteral("%1 NaN/Inf %2 in %3 %4: %5")
+                    .arg(QLocale().toString(qlonglong(total)), total == 1 ? QStringLiteral("value") : QStringLiteral("values"))
                     .arg(tensors.size())
                     .arg(tensors.size() == 1 ? QStringLiteral("tensor") : QStringLiteral("tensors"), list);
     return f;

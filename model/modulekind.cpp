@@ -49,7 +49,7 @@ QString moduleKind(const Checkpoint& ck, const ModuleTree& tree, int node)
             inProj = true;
     }
     if (inProj)
-        return QStringLiteral("MultiheadAttention");
+        return QStringLiteral("Attention");
     if (runningStats)
         return QStringLiteral("BatchNorm");
     if (!weight)

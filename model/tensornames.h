@@ -7,8 +7,8 @@
 namespace ckpt {
 
 // A readable name for any tensor of a file: its key in the model's state dict when it has one
-// ("blocks.0.0.weight"), else its path of container keys ("optimizer_state_dict/state/3/exp_avg"). The paths
-// are walked once, on the first tensor outside the state dict that is asked for.
+// ("blocks.0.0.weight"), its parameter for mapped optimizer state ("blocks.0.0.weight (optimizer exp_avg)"), else
+// its path of container keys ("ema/3"). The paths are walked once, on the first other tensor asked for.
 class TensorNames {
 public:
     TensorNames(CheckpointPtr ck, std::shared_ptr<const Semantic> sem);

@@ -1,8 +1,18 @@
 #include "widgets/mainwindow.h"
 
+#include "model/layerprofile.h"
+#include "model/modeloverview.h"
+#include "model/moduletreemodel.h"
 #include "model/objecttreemodel.h"
+#include "model/semantic.h"
+#include "model/statsjob.h"
 #include "model/summary.h"
+#include "model/tensornames.h"
 #include "widgets/detailsview.h"
+#include "widgets/findingsbanner.h"
+#include "widgets/layerplot.h"
+#include "widgets/modelpage.h"
+#include "widgets/modulepane.h"
 #include "widgets/treefilterproxy.h"
 
 #include <QAction>
@@ -22,11 +32,14 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
+#include <QProgressBar>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTimer>
 #include <QToolButton>
 #include <QTreeView>
@@ -40,6 +53,7 @@ namespace ckpt {
 namespace {
 
 constexpr QLatin1StringView kRecentKey("recentFiles");
+constexpr QLatin1StringView kAutoStatsKey("computeStatisticsOnOpen");
 
 // Expanding every match of a filter that hits a million-row state dict would freeze the view; past this many
 // revealed rows the rest stays collapsed and the user expands what they need.
@@ -76,10 +90,12 @@ MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
     , m_model(new ObjectTreeModel(this))
     , m_proxy(new TreeFilterProxy(this))
+    , m_moduleModel(new ModuleTreeModel(this))
+    , m_stats(new StatsJob(this))
 {
     setWindowTitle(tr("Checkpoint Lens"));
     setAcceptDrops(true);
-    resize(1200, 760);
+    resize(1280, 800);
     m_proxy->setSourceModel(m_model);
 
     m_view = new QTreeView;
@@ -149,9 +165,25 @@ MainWindow::MainWindow(QWidget* parent)
     placeholder->setAlignment(Qt::AlignCenter);
     placeholder->setStyleSheet(QStringLiteral("QLabel { color: gray; }"));
 
+    m_objectsPage = splitter;
+    m_modelPage = new ModelPage(m_moduleModel, m_stats);
+    m_modelPage->setObjectName(QStringLiteral("modelPage"));
+    m_layerPlot = new LayerPlot;
+    m_layerPlot->setObjectName(QStringLiteral("layerPlot"));
+    m_tabs = new QTabWidget;
+    m_tabs->setObjectName(QStringLiteral("tabs"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_modelPage, tr("Model"));
+    m_tabs->addTab(m_layerPlot, tr("Layers"));
+    m_tabs->addTab(m_objectsPage, tr("Objects"));
+    m_tabs->setTabToolTip(0, tr("The model's state dict as a module hierarchy, with statistics"));
+    m_tabs->setTabToolTip(1, tr("Parameters and L2 norm per block of the repeated layers"));
+    m_tabs->setTabToolTip(2, tr("Everything in the file, as the pickle holds it"));
+
     m_stack = new QStackedWidget;
     m_stack->addWidget(placeholder);
-    m_stack->addWidget(splitter);
+    m_stack->addWidget(m_tabs);
+    m_findings = new FindingsBanner;
 
     m_errorBar = new QFrame;
     m_errorBar->setObjectName(QStringLiteral("errorBar"));
@@ -177,6 +209,7 @@ MainWindow::MainWindow(QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
     layout->addWidget(m_errorBar);
+    layout->addWidget(m_findings);
     layout->addWidget(m_stack, 1);
     setCentralWidget(central);
 
@@ -184,6 +217,39 @@ MainWindow::MainWindow(QWidget* parent)
     m_statusLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     statusBar()->addWidget(m_statusLabel, 1);
     m_statusLabel->setText(tr("Open a checkpoint (File > Open, or drop a file here)"));
+    m_statsLabel = new QLabel;
+    m_statsBar = new QProgressBar;
+    m_statsBar->setObjectName(QStringLiteral("statsProgress"));
+    m_statsBar->setMaximumWidth(160);
+    m_statsBar->setMaximumHeight(statusBar()->fontMetrics().height() + 2);
+    m_statsBar->setTextVisible(false);
+    m_statsButton = new QToolButton;
+    m_statsButton->setObjectName(QStringLiteral("statsButton"));
+    m_statsButton->setAutoRaise(true);
+    connect(m_statsButton, &QToolButton::clicked, this, [this] {
+        if (m_stats->isRunning())
+            m_stats->cancel();
+        else
+            startStatistics();
+    });
+    statusBar()->addPermanentWidget(m_statsLabel);
+    statusBar()->addPermanentWidget(m_statsBar);
+    statusBar()->addPermanentWidget(m_statsButton);
+    m_statsLabel->setVisible(false);
+    m_statsBar->setVisible(false);
+    m_statsButton->setVisible(false);
+    m_profileTimer = new QTimer(this);
+    m_profileTimer->setSingleShot(true);
+    m_profileTimer->setInterval(200);
+    connect(m_profileTimer, &QTimer::timeout, this, &MainWindow::updateLayerProfile);
+    connect(m_stats, &StatsJob::resultsReady, this, &MainWindow::statsArrived);
+    connect(m_stats, &StatsJob::progress, this, &MainWindow::statsProgress);
+    connect(m_stats, &StatsJob::finished, this, &MainWindow::statsFinished);
+    connect(m_layerPlot, &LayerPlot::blockChosen, this, &MainWindow::updateLayerProfile);
+    connect(m_layerPlot, &LayerPlot::layerActivated, this, [this](int node) {
+        m_tabs->setCurrentWidget(m_modelPage);
+        m_modelPage->pane()->selectNode(node);
+    });
 
     createMenus();
 
@@ -223,6 +289,11 @@ void MainWindow::createMenus()
     copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     m_view->addAction(copy);
     edit->addAction(tr("&Find Key"), QKeySequence::Find, this, [this] {
+        if (m_tabs->currentWidget() == m_modelPage) {
+            m_modelPage->pane()->focusSearch();
+            return;
+        }
+        m_tabs->setCurrentWidget(m_objectsPage);
         m_filter->setFocus(Qt::ShortcutFocusReason);
         m_filter->selectAll();
     });
@@ -234,6 +305,15 @@ void MainWindow::createMenus()
         expandDefault();
     });
     view->addAction(tr("&File Order"), this, [this] { m_view->header()->setSortIndicator(-1, Qt::AscendingOrder); });
+
+    auto* stats = menuBar()->addMenu(tr("&Statistics"));
+    stats->addAction(tr("&Compute All"), this, &MainWindow::startStatistics);
+    stats->addAction(tr("C&ancel"), this, [this] { m_stats->cancel(); });
+    stats->addSeparator();
+    m_autoStats = stats->addAction(tr("Compute on &Open"));
+    m_autoStats->setCheckable(true);
+    m_autoStats->setChecked(QSettings().value(kAutoStatsKey, true).toBool());
+    connect(m_autoStats, &QAction::toggled, this, [](bool on) { QSettings().setValue(kAutoStatsKey, on); });
 }
 
 QString MainWindow::errorText() const
@@ -250,6 +330,21 @@ QString MainWindow::detailsText() const
 QString MainWindow::statusText() const
 {
     return m_statusLabel->text();
+}
+
+QString MainWindow::moduleDetailsText() const
+{
+    return m_modelPage->detailsText();
+}
+
+QString MainWindow::findingsText() const
+{
+    return m_findings->text();
+}
+
+QString MainWindow::statsText() const
+{
+    return m_statsLabel->isHidden() ? QString() : m_statsLabel->text();
 }
 
 void MainWindow::showError(const QString& title, const QString& message)
@@ -282,6 +377,37 @@ bool MainWindow::openFile(const QString& path)
     m_summary = std::make_unique<CheckpointSummary>(summarize(*checkpoint));
     m_model->setCheckpoint(checkpoint);
     m_stack->setCurrentIndex(1);
+
+    auto sem = std::make_shared<const Semantic>(analyze(*checkpoint));
+    m_sem = sem;
+    m_names = std::make_shared<TensorNames>(checkpoint, sem);
+    m_stats->setCheckpoint(checkpoint);
+    m_moduleModel->setTree(checkpoint, sem);
+    m_nonFinite.clear();
+    m_nonFiniteCounts.clear();
+    // Statistics this session already computed for the file come back at once.
+    StatsBatch known;
+    for (int t = 0; t < int(checkpoint->tensors.size()); ++t)
+        if (const StatsResult* r = m_stats->result(t))
+            known.push_back(*r);
+    m_modelPage->setFile(checkpoint, sem, *m_summary, overview(*checkpoint, *sem, *m_names));
+    if (!known.empty())
+        statsArrived(m_stats->generation(), known);
+    std::vector<std::pair<QString, int>> blocks;
+    for (int node : repeatedBlocks(sem->modules))
+        blocks.emplace_back(sem->modules.nodes[size_t(node)].fullName, node);
+    m_layerPlot->setBlocks(blocks);
+    updateLayerProfile();
+    updateFindings();
+    const bool hasModel = m_moduleModel->rowCount() > 0;
+    m_tabs->setTabEnabled(m_tabs->indexOf(m_modelPage), hasModel);
+    m_tabs->setTabEnabled(m_tabs->indexOf(m_layerPlot), !blocks.empty());
+    m_tabs->setCurrentWidget(hasModel ? m_modelPage : m_objectsPage);
+    m_statsLabel->setVisible(false);
+    m_statsBar->setVisible(false);
+    m_statsButton->setVisible(false);
+    if (m_autoStats->isChecked())
+        startStatistics();
     if (m_proxy->keyFilter().isEmpty())
         expandDefault();
     else
@@ -474,7 +600,95 @@ void MainWindow::showDetails()
         m_details->showSummary(*m_summary, m_model->truncated());
         return;
     }
-    m_details->showIndex(*m_model->checkpoint(), current);
+    const int tensor = current.siblingAtColumn(ObjectTreeModel::KeyColumn).data(ObjectTreeModel::TensorIndexRole).toInt();
+    if (tensor >= 0)
+        m_stats->request(tensor);
+    const int scroll = m_details->verticalScrollBar()->value();
+    m_details->showIndex(*m_model->checkpoint(), current, tensor >= 0 ? m_stats->result(tensor) : nullptr);
+    m_details->verticalScrollBar()->setValue(scroll);
+}
+
+void MainWindow::startStatistics()
+{
+    if (!m_stats->checkpoint())
+        return;
+    m_stats->startAll();
+}
+
+void MainWindow::statsArrived(quint64, const StatsBatch& batch)
+{
+    m_moduleModel->setStats(batch);
+    bool newNonFinite = false;
+    for (const StatsResult& r : batch)
+        if (r.stats && r.stats->nan + r.stats->inf > 0
+            && std::find(m_nonFinite.begin(), m_nonFinite.end(), r.tensor) == m_nonFinite.end()) {
+            m_nonFinite.push_back(r.tensor);
+            m_nonFiniteCounts.push_back(r.stats->nan + r.stats->inf);
+            newNonFinite = true;
+        }
+    if (newNonFinite)
+        updateFindings();
+    m_modelPage->statsArrived(batch);
+    if (!m_profileTimer->isActive())
+        m_profileTimer->start();
+    // The object tree's details follow when the tensor they show is among the new results.
+    const int shown = m_proxy->mapToSource(m_view->currentIndex())
+                          .siblingAtColumn(ObjectTreeModel::KeyColumn)
+                          .data(ObjectTreeModel::TensorIndexRole)
+                          .toInt();
+    if (shown >= 0 && std::any_of(batch.begin(), batch.end(), [&](const StatsResult& r) { return r.tensor == shown; }))
+        showDetails();
+}
+
+void MainWindow::statsProgress(int done, int total)
+{
+    const bool running = m_stats->isRunning();
+    m_statsLabel->setText(tr("Statistics %1 / %2").arg(QLocale().toString(done), QLocale().toString(total)));
+    m_statsBar->setRange(0, std::max(1, total));
+    m_statsBar->setValue(done);
+    m_statsLabel->setVisible(running);
+    m_statsBar->setVisible(running);
+    m_statsButton->setVisible(running);
+    m_statsButton->setText(tr("Cancel"));
+    m_statsButton->setToolTip(tr("Stop computing statistics; what is known stays"));
+}
+
+void MainWindow::statsFinished(bool cancelled)
+{
+    m_statsBar->setVisible(false);
+    if (!cancelled || !m_stats->checkpoint()) {
+        m_statsLabel->setVisible(false);
+        m_statsButton->setVisible(false);
+        updateLayerProfile();
+        return;
+    }
+    m_statsLabel->setText(tr("Statistics stopped at %1 / %2")
+                              .arg(QLocale().toString(m_stats->knownCount()), QLocale().toString(m_stats->tensorCount())));
+    m_statsLabel->setVisible(true);
+    m_statsButton->setText(tr("Resume"));
+    m_statsButton->setToolTip(tr("Compute the statistics of the remaining tensors"));
+    m_statsButton->setVisible(true);
+}
+
+void MainWindow::updateFindings()
+{
+    std::vector<Finding> findings;
+    if (m_sem)
+        findings = m_sem->findings;
+    if (!m_nonFinite.empty() && m_names)
+        findings.push_back(nonFiniteFinding(m_nonFinite, m_nonFiniteCounts, *m_names));
+    m_findings->setFindings(findings);
+}
+
+void MainWindow::updateLayerProfile()
+{
+    const ModuleTree* tree = m_moduleModel->tree();
+    if (!tree || m_layerPlot->currentBlock() < 0) {
+        m_layerPlot->setProfile({});
+        return;
+    }
+    m_layerPlot->setProfile(
+        layerProfile(*tree, m_layerPlot->currentBlock(), [this](int tensor) { return m_stats->result(tensor); }));
 }
 
 void MainWindow::showContextMenu(const QPoint& pos)

@@ -1,25 +1,37 @@
 #pragma once
 
 #include "io/checkpoint.h"
+#include "model/statsresult.h"
 
 #include <QMainWindow>
 
 #include <memory>
 
+class QAction;
 class QFrame;
 class QLabel;
 class QLineEdit;
 class QMenu;
+class QProgressBar;
 class QStackedWidget;
+class QTabWidget;
 class QTimer;
+class QToolButton;
 class QTreeView;
 
 namespace ckpt {
 
 class DetailsView;
+class FindingsBanner;
+class LayerPlot;
+class ModelPage;
+class ModuleTreeModel;
 class ObjectTreeModel;
+class StatsJob;
+class TensorNames;
 class TreeFilterProxy;
 struct CheckpointSummary;
+struct Semantic;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -31,15 +43,26 @@ public:
     // before, if any, stays.
     bool openFile(const QString& path);
 
+    // The "Objects" tab: the raw object tree.
     ObjectTreeModel* treeModel() const { return m_model; }
     TreeFilterProxy* filterModel() const { return m_proxy; }
     QTreeView* treeView() const { return m_view; }
     QLineEdit* filterEdit() const { return m_filter; }
     QMenu* recentMenu() const { return m_recentMenu; }
+    // The "Model" tab (module tree and the selection's panel), "Layers" tab, and the statistics behind them.
+    QTabWidget* tabs() const { return m_tabs; }
+    ModelPage* modelPage() const { return m_modelPage; }
+    ModuleTreeModel* moduleModel() const { return m_moduleModel; }
+    LayerPlot* layerPlot() const { return m_layerPlot; }
+    StatsJob* statsJob() const { return m_stats; }
+    QWidget* objectsPage() const { return m_objectsPage; }
     // Plain text of what the window shows, for tests and accessibility.
     QString errorText() const;
-    QString detailsText() const;
+    QString detailsText() const;       // the Objects tab's details
+    QString moduleDetailsText() const; // the Model tab's details
+    QString findingsText() const;
     QString statusText() const;
+    QString statsText() const;
 
     static QStringList recentFiles();
     static constexpr int kMaxRecentFiles = 10;
@@ -63,10 +86,32 @@ private:
     void growKeyColumn();
     void showDetails();
     void showContextMenu(const QPoint& pos);
+    void startStatistics();
+    void statsArrived(quint64 generation, const StatsBatch& batch);
+    void statsProgress(int done, int total);
+    void statsFinished(bool cancelled);
+    void updateFindings();
+    void updateLayerProfile();
 
     ObjectTreeModel* m_model = nullptr;
     TreeFilterProxy* m_proxy = nullptr;
+    ModuleTreeModel* m_moduleModel = nullptr;
+    StatsJob* m_stats = nullptr;
     QStackedWidget* m_stack = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    ModelPage* m_modelPage = nullptr;
+    LayerPlot* m_layerPlot = nullptr;
+    QWidget* m_objectsPage = nullptr;
+    FindingsBanner* m_findings = nullptr;
+    QLabel* m_statsLabel = nullptr;
+    QProgressBar* m_statsBar = nullptr;
+    QToolButton* m_statsButton = nullptr;
+    QAction* m_autoStats = nullptr;
+    QTimer* m_profileTimer = nullptr;
+    std::shared_ptr<const Semantic> m_sem;
+    std::shared_ptr<TensorNames> m_names;
+    std::vector<int> m_nonFinite;             // tensors with NaN/Inf, in the order statistics found them
+    std::vector<std::int64_t> m_nonFiniteCounts;
     QTreeView* m_view = nullptr;
     QLineEdit* m_filter = nullptr;
     QLabel* m_filterNote = nullptr;

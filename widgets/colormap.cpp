@@ -1,0 +1,90 @@
+#include "widgets/colormap.h"
+
+#include <QColor>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+namespace ckpt {
+namespace {
+
+struct Stop {
+    double at;
+    int r, g, b;
+};
+
+QRgb interpolate(const Stop* stops, size_t count, double t)
+{
+    t = std::clamp(t, 0.0, 1.0);
+    for (size_t i = 1; i < count; ++i)
+        if (t <= stops[i].at) {
+            const Stop& a = stops[i - 1];
+            const Stop& b = stops[i];
+            const double f = (t - a.at) / (b.at - a.at);
+            return qRgb(int(a.r + f * (b.r - a.r) + 0.5), int(a.g + f * (b.g - a.g) + 0.5), int(a.b + f * (b.b - a.b) + 0.5));
+        }
+    return qRgb(stops[count - 1].r, stops[count - 1].g, stops[count - 1].b);
+}
+
+// ColorBrewer RdBu reversed: negative blue, zero white, positive red.
+constexpr std::array<Stop, 7> kDiverging { { { 0.0, 33, 102, 172 }, { 0.17, 67, 147, 195 }, { 0.33, 146, 197, 222 },
+    { 0.5, 247, 247, 247 }, { 0.67, 244, 165, 130 }, { 0.83, 214, 96, 77 }, { 1.0, 178, 24, 43 } } };
+// Viridis, sampled.
+constexpr std::array<Stop, 6> kSequential { { { 0.0, 68, 1, 84 }, { 0.2, 65, 68, 135 }, { 0.4, 42, 120, 142 },
+    { 0.6, 34, 168, 132 }, { 0.8, 122, 209, 81 }, { 1.0, 253, 231, 37 } } };
+
+} // namespace
+
+ColorScale ColorScale::fitting(const HeatMap& map)
+{
+    ColorScale s;
+    if (!map.lo || !map.hi)
+        return s;
+    s.lo = *map.lo;
+    s.hi = *map.hi;
+    s.diverging = s.lo < 0 && s.hi > 0;
+    if (s.diverging) {
+        const double m = std::max(-s.lo, s.hi);
+        s.lo = -m;
+        s.hi = m;
+    }
+    return s;
+}
+
+QRgb ColorScale::color(double v) const
+{
+    if (!std::isfinite(v))
+        return qRgb(160, 160, 160);
+    const double span = hi - lo;
+    const double t = span > 0 ? (v - lo) / span : 0.5;
+    return diverging ? interpolate(kDiverging.data(), kDiverging.size(), t)
+                     : interpolate(kSequential.data(), kSequential.size(), t);
+}
+
+QImage renderHeatMap(const HeatMap& map, const ColorScale& scale, CellValue mode)
+{
+    if (map.cellRows == 0 || map.cellCols == 0)
+        return {};
+    QImage image(map.cellCols, map.cellRows, QImage::Format_RGB32);
+    const double centre = scale.centre();
+    for (int r = 0; r < map.cellRows; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
+        for (int c = 0; c < map.cellCols; ++c) {
+            const size_t i = map.cell(r, c);
+            double v = 0;
+            switch (mode) {
+            case CellValue::Extreme:
+                v = std::fabs(map.max[i] - centre) >= std::fabs(map.min[i] - centre) ? map.max[i] : map.min[i];
+                break;
+            case CellValue::Mean: v = map.mean[i]; break;
+            case CellValue::Min: v = map.min[i]; break;
+            case CellValue::Max: v = map.max[i]; break;
+            }
+            line[c] = scale.color(v);
+        }
+    }
+    return image;
+}
+
+} // namespace ckpt

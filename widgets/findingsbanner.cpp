@@ -1,0 +1,78 @@
+#include "widgets/findingsbanner.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QStyle>
+#include <QToolButton>
+
+namespace ckpt {
+namespace {
+
+QString title(FindingKind k)
+{
+    switch (k) {
+    case FindingKind::DataParallelPrefix: return FindingsBanner::tr("DataParallel prefix");
+    case FindingKind::CompilePrefix: return FindingsBanner::tr("torch.compile prefix");
+    case FindingKind::TiedWeights: return FindingsBanner::tr("Tied weights");
+    case FindingKind::SavedOnGpu: return FindingsBanner::tr("Saved on GPU");
+    case FindingKind::MixedDtypes: return FindingsBanner::tr("Mixed dtypes");
+    case FindingKind::NonFinite: return FindingsBanner::tr("NaN/Inf");
+    }
+    return {};
+}
+
+} // namespace
+
+FindingsBanner::FindingsBanner(QWidget* parent)
+    : QFrame(parent)
+{
+    setObjectName(QStringLiteral("findingsBar"));
+    setStyleSheet(QStringLiteral("#findingsBar { background: #fff4d6; border-bottom: 1px solid #e8c872; }"
+                                 "#findingsBar QLabel { color: #4d3800; }"));
+    m_label = new QLabel;
+    m_label->setWordWrap(true);
+    m_label->setTextFormat(Qt::RichText);
+    m_label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* close = new QToolButton;
+    close->setAutoRaise(true);
+    close->setIcon(style()->standardIcon(QStyle::SP_TitleBarCloseButton));
+    close->setToolTip(tr("Dismiss"));
+    connect(close, &QToolButton::clicked, this, [this] {
+        m_dismissed = true;
+        setVisible(false);
+    });
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(10, 5, 6, 5);
+    layout->addWidget(m_label, 1);
+    layout->addWidget(close, 0, Qt::AlignTop);
+    setVisible(false);
+}
+
+void FindingsBanner::setFindings(const std::vector<Finding>& findings)
+{
+    // Dismissed stays dismissed until something new is found (statistics finding NaN later, another file).
+    const bool grew = findings.size() > m_shown.size();
+    if (findings.empty())
+        m_dismissed = false;
+    m_shown = findings;
+    QStringList html, plain;
+    for (const Finding& f : findings) {
+        const bool severe = f.kind == FindingKind::NonFinite;
+        html << QStringLiteral("<b%1>%2:</b> %3")
+                    .arg(severe ? QStringLiteral(" style=\"color:#b3261e\"") : QString(), title(f.kind).toHtmlEscaped(),
+                        f.message.toHtmlEscaped());
+        plain << title(f.kind) + QStringLiteral(": ") + f.message;
+    }
+    m_label->setText(html.join(QStringLiteral("<br>")));
+    m_plain = plain.join(QLatin1Char('\n'));
+    if (grew)
+        m_dismissed = false;
+    setVisible(!findings.empty() && !m_dismissed);
+}
+
+QString FindingsBanner::text() const
+{
+    return isHidden() ? QString() : m_plain;
+}
+
+} // namespace ckpt
