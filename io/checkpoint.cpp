@@ -6,7 +6,9 @@
 
 #include <QElapsedTimer>
 
+#include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace ckpt {
 
@@ -49,10 +51,22 @@ Expected<std::span<const std::uint8_t>> Checkpoint::storageBytes(int storage) co
     auto rec = recordBytes(s.record);
     if (!rec)
         return rec.error();
-    return rec->subspan(size_t(s.recordByteOffset), size_t(s.nbytes()));
+    // validate() checks this for files from openCheckpoint(); a reader's result is not validated yet.
+    std::int64_t nbytes = 0;
+    if (s.recordByteOffset < 0 || s.numel < 0
+        || __builtin_mul_overflow(s.numel, std::int64_t(dtypeItemSize(s.dtype)), &nbytes)
+        || size_t(s.recordByteOffset) > rec->size() || size_t(nbytes) > rec->size() - size_t(s.recordByteOffset))
+        return Error { ErrorKind::OutOfBounds, path, QStringLiteral("storage %1").arg(s.key),
+            QStringLiteral("needs %1 elements at byte %2 but its record holds %3 bytes")
+                .arg(s.numel)
+                .arg(s.recordByteOffset)
+                .arg(rec->size()) };
+    return rec->subspan(size_t(s.recordByteOffset), size_t(nbytes));
 }
 
 namespace {
+
+constexpr qint64 kMaxGatherBytes = qint64(1) << 30;
 
 void swapElements(char* data, qint64 count, int width)
 {
@@ -77,7 +91,22 @@ Expected<QByteArray> Checkpoint::tensorBytes(int tensor) const
         return src.error();
     const int item = dtypeItemSize(t.dtype);
     const qint64 n = t.numel();
-    QByteArray out(qsizetype(n * item), Qt::Uninitialized);
+    // A tensor with a zero stride (torch.expand) gathers to more bytes than its storage holds: cap that, so a
+    // 4-byte storage expanded to 2^40 elements is refused instead of allocated.
+    if (t.nbytes() > std::max<qint64>(qint64(src->size()), kMaxGatherBytes))
+        return Error { ErrorKind::LimitExceeded, path, QStringLiteral("tensor %1").arg(tensor),
+            QStringLiteral("gathering its %1 elements takes %2 bytes, more than its storage (%3 bytes) or %4 bytes")
+                .arg(n)
+                .arg(t.nbytes())
+                .arg(src->size())
+                .arg(kMaxGatherBytes) };
+    QByteArray out;
+    try {
+        out = QByteArray(qsizetype(n * item), Qt::Uninitialized);
+    } catch (const std::bad_alloc&) {
+        return Error { ErrorKind::LimitExceeded, path, QStringLiteral("tensor %1").arg(tensor),
+            QStringLiteral("out of memory for its %1 bytes").arg(t.nbytes()) };
+    }
     const auto* base = src->data() + t.storageOffset * item;
     if (t.isContiguous()) {
         if (n)
@@ -123,6 +152,13 @@ void Checkpoint::validate()
             continue;
         }
         const Record& r = records[size_t(s.record)];
+        if (r.deflated && !deflatedSizePlausible(r)) {
+            s.error = QStringLiteral("record %1 declares %2 bytes inflated from %3: impossible for deflate")
+                          .arg(r.name)
+                          .arg(r.size)
+                          .arg(r.compressedSize);
+            continue;
+        }
         if (s.recordByteOffset < 0 || s.recordByteOffset > r.size || nbytes > r.size - s.recordByteOffset)
             s.error = QStringLiteral("storage needs %1 bytes at offset %2 but record %3 holds %4")
                           .arg(nbytes)
@@ -158,13 +194,14 @@ void Checkpoint::validate()
                 || (t.shape[d] > 0 && (__builtin_mul_overflow(t.shape[d] - 1, t.stride[d], &span)
                         || __builtin_add_overflow(last, span, &last)));
         }
-        if (bad) {
+        const int item = dtypeItemSize(t.dtype);
+        std::int64_t nbytes = 0;
+        if (bad || __builtin_mul_overflow(numel, std::int64_t(item), &nbytes)) {
             t.error = QStringLiteral("negative or overflowing size, stride or offset");
             continue;
         }
         if (numel == 0)
             continue;
-        const int item = dtypeItemSize(t.dtype);
         std::int64_t endByte = 0;
         if (__builtin_add_overflow(last, 1, &endByte) || __builtin_mul_overflow(endByte, std::int64_t(item), &endByte)
             || endByte > s.nbytes())

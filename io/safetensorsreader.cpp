@@ -134,7 +134,9 @@ Expected<std::shared_ptr<Checkpoint>> readSafetensors(std::shared_ptr<const Mapp
         std::int64_t st = 1;
         for (size_t d = e.shape.size(); d-- > 0;) {
             t.stride[d] = st;
-            st *= std::max<std::int64_t>(e.shape[d], 1);
+            // With a zero dimension the product of the others is unchecked: [0, 2^40, 2^40] is a valid, empty tensor.
+            if (__builtin_mul_overflow(st, std::max<std::int64_t>(e.shape[d], 1), &st))
+                t.error = QStringLiteral("strides overflow");
         }
         t.storage = int(ck->storages.size() - 1);
         ck->tensors.push_back(std::move(t));

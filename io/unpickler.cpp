@@ -41,6 +41,8 @@ public:
         , m_persistentLoad(persistentLoad)
         , m_record(record)
         , m_limits(limits)
+        , m_copyBudgetTotal(4 * data.size() + kMinCopyBudget)
+        , m_copyBudget(m_copyBudgetTotal)
     {
     }
 
@@ -100,6 +102,17 @@ private:
     }
 
     // ---- arena and stack
+    // Constructors that copy an argument (torch.Size, OrderedDict, set, BUILD merges, ...) can be called again and
+    // again on one memoized object: bound the total they copy by the size of the pickle, not by its call count.
+    static constexpr size_t kMinCopyBudget = 16u * 1024 * 1024;
+    void charge(size_t n)
+    {
+        if (n > m_copyBudget)
+            fail(QStringLiteral("constructors copy more than %1 items from memoized arguments: a pickle bomb")
+                     .arg(m_copyBudgetTotal),
+                ErrorKind::LimitExceeded);
+        m_copyBudget -= n;
+    }
     ObjId add(PyObject o)
     {
         if (m_g.size() >= m_limits.maxObjects)
@@ -186,8 +199,8 @@ private:
         const ObjId value = top();
         if (idx == m_memoDense.size())
             m_memoDense.push_back(kNoObject);
-        else if (idx > m_memoDense.size() && idx < m_memoDense.size() + 4096)
-            m_memoDense.resize(size_t(idx) + 1, kNoObject);
+        else if (idx > m_memoDense.size() && idx < m_memoDense.size() + 4096 && idx < size_t(m_p - m_begin))
+            m_memoDense.resize(size_t(idx) + 1, kNoObject); // a PUT takes 2+ bytes: real indexes stay below the offset
         if (idx < m_memoDense.size()) {
             m_memoCount += m_memoDense[idx] == kNoObject;
             m_memoDense[idx] = value;
@@ -253,6 +266,9 @@ private:
     const PersistentLoad& m_persistentLoad;
     QString m_record;
     UnpickleLimits m_limits;
+    size_t m_copyBudgetTotal;
+    size_t m_copyBudget;
+    int m_callDepth = 0;
     std::vector<ObjId> m_stack;
     std::vector<size_t> m_marks;
     std::vector<ObjId> m_memoDense;
@@ -414,6 +430,8 @@ ObjId Interpreter::rebuildTensor(QString fn, std::span<const ObjId> a)
     t.dtype = m_t.storages[size_t(t.storage)].dtype;
     if (!intValue(a[1], t.storageOffset))
         return broken(QStringLiteral("storage offset is not an integer"));
+    if (const size_t dims = std::max(tupleItems(a[2]).size(), tupleItems(a[3]).size()); dims > m_limits.maxTensorDims)
+        return broken(QStringLiteral("%1 dimensions").arg(dims));
     if (!intTuple(a[2], t.shape) || !intTuple(a[3], t.stride))
         return broken(QStringLiteral("size or stride is not a tuple of integers"));
     if (t.shape.size() != t.stride.size())
@@ -524,7 +542,10 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     if (c.integer == kCallOrderedDict && tupleItems(args).empty())
         return add(PyObject { .kind = ObjKind::Dict, .text = QStringLiteral("collections.OrderedDict") });
     const QString module = c.text, name = c.name;
-    const std::vector<ObjId> a = tupleItems(args);
+    // Known constructors look at their first few arguments only; copying a huge argument tuple on every call
+    // through the memo would cost time quadratic in the pickle size.
+    const auto& all = tupleItems(args);
+    const std::vector<ObjId> a(all.begin(), all.begin() + qsizetype(std::min<size_t>(all.size(), 8)));
 
     if (module == QLatin1String("torch._utils")) {
         if (name == QLatin1String("_rebuild_tensor_v2") || name == QLatin1String("_rebuild_tensor_v3")
@@ -540,8 +561,11 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
             return a[0];
         }
     }
-    if (module == QLatin1String("torch._tensor") && name == QLatin1String("_rebuild_from_type_v2") && a.size() >= 3) {
+    if (module == QLatin1String("torch._tensor") && name == QLatin1String("_rebuild_from_type_v2") && a.size() >= 3
+        && m_callDepth < 8) { // torch nests it once; a hostile pickle nests it a million deep
+        ++m_callDepth;
         ObjId inner = call(a[0], a[2], false);
+        --m_callDepth;
         const auto& type = m_g.at(a[1]);
         if (m_g.at(inner).kind == ObjKind::Tensor && type.kind == ObjKind::Global
             && type.name == QLatin1String("Parameter"))
@@ -560,7 +584,8 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     }
     if (module == QLatin1String("collections") && name == QLatin1String("OrderedDict")) {
         PyObject d { .kind = ObjKind::Dict, .text = QStringLiteral("collections.OrderedDict") };
-        if (!a.empty())
+        if (!a.empty()) {
+            charge(2 * tupleItems(a[0]).size());
             for (ObjId pair : tupleItems(a[0])) {
                 const auto& kv = tupleItems(pair);
                 if (kv.size() == 2) {
@@ -568,16 +593,19 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
                     d.items.push_back(kv[1]);
                 }
             }
+        }
         return add(std::move(d));
     }
     if (module == QLatin1String("torch") && name == QLatin1String("Size") && !a.empty()
         && m_g.at(a[0]).kind == ObjKind::Tuple) {
+        charge(m_g.at(a[0]).items.size());
         PyObject s { .kind = ObjKind::Tuple, .text = QStringLiteral("torch.Size"), .items = m_g.at(a[0]).items };
         return add(std::move(s));
     }
     if (module == QLatin1String("torch") && name == QLatin1String("device") && !a.empty()
         && m_g.at(a[0]).kind == ObjKind::Str) {
         QString dev = m_g.at(a[0]).text;
+        charge(size_t(dev.size()));
         std::int64_t index = 0;
         if (a.size() > 1 && intValue(a[1], index))
             dev += QLatin1Char(':') + QString::number(index);
@@ -588,8 +616,10 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
             PyObject s { .kind = ObjKind::Set };
             if (name == QLatin1String("frozenset"))
                 s.text = QStringLiteral("frozenset");
-            if (!a.empty())
+            if (!a.empty()) {
+                charge(tupleItems(a[0]).size());
                 s.items = tupleItems(a[0]);
+            }
             return add(std::move(s));
         }
         if (name == QLatin1String("bytearray") && !a.empty() && m_g.at(a[0]).kind == ObjKind::Bytes)
@@ -605,6 +635,7 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     if (module == QLatin1String("_codecs") && name == QLatin1String("encode") && !a.empty()
         && m_g.at(a[0]).kind == ObjKind::Str) {
         // The only encoding pickle itself uses here is latin1 (bytes pickled at protocol < 3).
+        charge(size_t(m_g.at(a[0]).text.size()));
         return makeBytes(m_g.at(a[0]).text.toLatin1());
     }
     if ((module == QLatin1String("numpy.core.multiarray") || module == QLatin1String("numpy._core.multiarray"))
@@ -630,7 +661,10 @@ void Interpreter::build(ObjId objId, ObjId state)
     case ObjKind::Storage:
         return; // tensor state (hooks, python attributes) carries no data we show
     case ObjKind::Object:
+        if (o.state == state)
+            return; // __dict__.update(__dict__) changes nothing
         if (o.state != kNoObject && m_g.at(o.state).kind == ObjKind::Dict && m_g.at(state).kind == ObjKind::Dict) {
+            charge(m_g.at(state).items.size());
             auto extra = m_g.at(state).items;
             auto& mine = m_g.at(o.state).items;
             mine.insert(mine.end(), extra.begin(), extra.end());
@@ -666,6 +700,8 @@ UnpickleResult Interpreter::run()
 {
     for (;;) {
         m_opStart = m_p;
+        if (m_p == m_end)
+            fail(QStringLiteral("the pickle ends without a STOP opcode"), ErrorKind::Truncated);
         const std::uint8_t op = u8();
         switch (op) {
         case 0x80: { // PROTO
@@ -830,7 +866,14 @@ UnpickleResult Interpreter::run()
             setItems(top(), kv);
             break;
         }
-        case 'p': memoPut(line().toULongLong()); break; // PUT
+        case 'p': { // PUT
+            bool ok = false;
+            auto idx = line().toULongLong(&ok);
+            if (!ok)
+                fail(QStringLiteral("PUT argument is not a number"));
+            memoPut(idx);
+            break;
+        }
         case 'q': memoPut(uLE(1)); break;                // BINPUT
         case 'r': memoPut(uLE(4)); break;                // LONG_BINPUT
         case 0x94: memoPut(m_memoCount); break;       // MEMOIZE

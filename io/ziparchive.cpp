@@ -64,7 +64,7 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
     std::uint64_t cdOffset = le(base + eocd + 16, 4);
     if (eocd >= 20 && le(base + eocd - 20, 4) == kZip64LocatorSig) {
         const std::uint64_t z64 = le(base + eocd - 20 + 8, 8);
-        if (z64 > std::uint64_t(size) - 56 || le(base + z64, 4) != kZip64EocdSig)
+        if (size < 56 || z64 > std::uint64_t(size) - 56 || le(base + z64, 4) != kZip64EocdSig)
             return bad(QStringLiteral("zip64 end of central directory"), QStringLiteral("missing or out of range"));
         entries = le(base + z64 + 32, 8);
         cdSize = le(base + z64 + 40, 8);
@@ -116,7 +116,7 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
             return bad(r.name, QStringLiteral("compression method %1 (only stored and deflated entries are supported)").arg(method),
                 ErrorKind::Unsupported);
         r.deflated = method == 8;
-        if (local > std::uint64_t(size) - 30 || le(base + local, 4) != kLocalSig)
+        if (size < 30 || local > std::uint64_t(size) - 30 || le(base + local, 4) != kLocalSig)
             return bad(r.name, QStringLiteral("local header missing at offset %1").arg(local));
         const std::uint64_t data = local + 30 + le(base + local + 26, 2) + le(base + local + 28, 2);
         if (compressed > std::uint64_t(INT64_MAX) || uncompressed > std::uint64_t(INT64_MAX)
@@ -137,10 +137,16 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
     return records;
 }
 
-Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& record)
+bool deflatedSizePlausible(const Record& record)
 {
     // Deflate cannot expand more than 1032:1; a declared size beyond that is a lie we will not allocate for.
-    if (record.size > record.compressedSize * 1032 + 1024)
+    return record.size >= 0 && record.compressedSize >= 0 && record.compressedSize <= (INT64_MAX - 1024) / 1032
+        && record.size <= record.compressedSize * 1032 + 1024;
+}
+
+Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& record)
+{
+    if (!deflatedSizePlausible(record))
         return Error { ErrorKind::LimitExceeded, file.path(), record.name,
             QStringLiteral("declared size %1 is impossible for %2 deflated bytes").arg(record.size).arg(record.compressedSize) };
     QByteArray raw = rawView(file);

@@ -15,6 +15,8 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file);
 
 // Inflates a deflated entry (some tools re-zip checkpoints). The output is capped at the entry's declared size.
 Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& record);
+// Whether a deflated entry's declared size is reachable from its compressed size (deflate expands at most 1032:1).
+bool deflatedSizePlausible(const Record& record);
 
 bool looksLikeZip(std::span<const std::uint8_t> head);
 
