@@ -6,6 +6,7 @@
 #include "model/exporter.h"
 #include "model/histogram.h"
 #include "model/objecttreemodel.h"
+#include "model/safety.h"
 #include "model/semanticreport.h"
 #include "model/summary.h"
 #include "model/tensorlist.h"
@@ -362,6 +363,47 @@ int histCommand(const Checkpoint& ck, const QString& key, const HistRequest& req
     return Ok;
 }
 
+// `scan`: what each file's pickles would import and call under a plain torch.load; nothing is executed.
+int scanCommand(const QStringList& files, bool json)
+{
+    int code = Ok;
+    QJsonArray reports;
+    QString text;
+    for (const QString& f : files) {
+        auto r = scanFile(f);
+        if (!r) {
+            std::fprintf(stderr, "ckptlens-cli: %s [%s]\n", qPrintable(r.error().message()), errorKindName(r.error().kind));
+            code = Unreadable;
+            continue;
+        }
+        if (r->verdict != SafetyClass::Safe && code == Ok)
+            code = 1;
+        reports.append(safetyToJson(*r));
+        text += QStringLiteral("%1: %2\n").arg(f, safetyClassName(r->verdict).toUpper());
+        for (const auto& g : r->globals) {
+            if (g.cls == SafetyClass::Safe)
+                continue;
+            text += QStringLiteral("  %1 %2.%3 x%4%5%6\n")
+                        .arg(safetyClassName(g.cls), -9)
+                        .arg(g.module, g.name)
+                        .arg(g.count)
+                        .arg(g.reason.isEmpty() ? QString() : QStringLiteral(": ") + g.reason)
+                        .arg(g.locations.isEmpty() ? QString() : QStringLiteral(" at ") + g.locations.join(QStringLiteral(", ")));
+        }
+        for (const auto& p : r->problems)
+            text += QStringLiteral("  malformed: %1\n").arg(p);
+    }
+    if (json) {
+        if (files.size() == 1 && reports.size() == 1)
+            printJson(reports.first().toObject());
+        else
+            print(QString::fromUtf8(QJsonDocument(reports).toJson(QJsonDocument::Indented)));
+    } else {
+        print(text);
+    }
+    return code;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -380,7 +422,8 @@ int main(int argc, char** argv)
         "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors\n"
         "  diff A B    align two checkpoints by key and compare every tensor (exit 1 when something differs)\n"
         "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?\n"
-        "  hist FILE --key PATH  histogram of one tensor (--bins N, --range LO HI, --log-abs, --backend cpu|cuda|auto)"));
+        "  hist FILE --key PATH  histogram of one tensor (--bins N, --range LO HI, --log-abs, --backend cpu|cuda|auto)\n"
+        "  scan FILE...  what the file's pickles would import and call (exit 0 safe, 1 unknown or dangerous)"));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
@@ -425,10 +468,12 @@ int main(int argc, char** argv)
     }
     const QStringList args = parser.positionalArguments();
     static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"),
-        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist") };
+        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist"), QStringLiteral("scan") };
+    if (args.size() >= 2 && args[0] == QLatin1String("scan"))
+        return scanCommand(args.mid(1), parser.isSet(json));
     const bool isDiff = !args.isEmpty() && args[0] == QLatin1String("diff");
     if (args.size() != (isDiff ? 3 : 2) || !commands.contains(args[0])) {
-        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load) and a file "
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load, hist, scan) and a file "
                              "(two for diff); see --help\n");
         return Usage;
     }

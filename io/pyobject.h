@@ -45,7 +45,7 @@ struct PyObject {
     QString name;    // Global/Object attribute name within module
     QByteArray bytes;
     std::vector<ObjId> items;
-    ObjId args = kNoObject;  // Object: the argument tuple it was called with
+    ObjId args = kNoObject;  // Object: the argument tuple it was called with; Tensor: its rebuild arguments
     ObjId state = kNoObject; // BUILD state (Object attributes, OrderedDict _metadata)
 
     QString qualifiedName() const { return name.isEmpty() ? text : text + QLatin1Char('.') + name; }

@@ -537,7 +537,11 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
         std::array<ObjId, 8> local {}; // rebuildTensor adds to the arena, which would invalidate `items`
         const size_t n = std::min(items.size(), local.size());
         std::copy_n(items.begin(), n, local.begin());
-        return rebuildTensor(c.name, std::span<const ObjId>(local.data(), n));
+        const ObjId tensor = rebuildTensor(c.name, std::span<const ObjId>(local.data(), n));
+        // Kept so the safety report can find calls hidden in the arguments (e.g. backward hooks); the tree does
+        // not show them.
+        m_g.at(tensor).args = args;
+        return tensor;
     }
     if (c.integer == kCallOrderedDict && tupleItems(args).empty())
         return add(PyObject { .kind = ObjKind::Dict, .text = QStringLiteral("collections.OrderedDict") });

@@ -464,6 +464,23 @@ def main():
     files = [os.path.join(out, f) for f in manifest]
     subprocess.run([sys.executable, os.path.join(HERE, "torch_dump.py"), os.path.join(out, "expected.json")] + files,
                    check=True)
+    # What torch's own safe loader accepts: the safety scan must call exactly these files "safe".
+    weights_only = {}
+    for name in manifest:
+        if name.endswith(".safetensors"):
+            continue
+        try:
+            torch.load(os.path.join(out, name), weights_only=True)
+            weights_only[name] = "accepted"
+        except Exception as e:
+            # torch 1.13's safe loader also refuses opcodes it does not implement (BINFLOAT, FRAME, ...) and CUDA
+            # storages on a machine without CUDA: those refusals say nothing about safety.
+            msg = str(e)
+            weights_only[name] = "refused-global" if ("Unsupported class" in msg or "global" in msg.lower()) else "refused-other"
+    with open(os.path.join(out, "weights_only.json"), "w") as fh:
+        json.dump(weights_only, fh, indent=1)
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_malicious.py"), os.path.join(out, "malicious")], check=True,
+                   stderr=subprocess.DEVNULL)
     with open(os.path.join(out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
     print(f"wrote {len(manifest)} fixtures to {out}")
