@@ -183,6 +183,15 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(heat->heatMap() != nullptr && !heat->isComputing(), 10'000);
         QVERIFY(!heat->scale().diverging);
         QVERIFY(*heat->heatMap()->lo >= 0);
+        // A log scale spreads the decades: the colour bar's middle is the geometric, not the arithmetic, midpoint.
+        const QImage linear = heat->image();
+        heat->setLogScale(true);
+        QVERIFY(heat->scale().log);
+        QVERIFY(heat->scale().centre() < (heat->scale().lo + heat->scale().hi) / 4);
+        QVERIFY(heat->image() != linear);
+        QCOMPARE(heat->scale().position(heat->scale().valueAt(0.3)), 0.3);
+        heat->setLogScale(false);
+        QCOMPARE(heat->image(), linear);
 
         // Layers: three blocks, their L2 norms known once statistics are.
         w.tabs()->setCurrentWidget(w.layerPlot());
@@ -332,7 +341,10 @@ private slots:
         QCOMPARE(w.moduleModel()->statsKnown(), w.moduleModel()->tensorCount());
     }
 
-    // Not a check: with CKPTLENS_SCREENSHOT_DIR set, writes module-tree.png, heatmap.png, layers.png, values.png.
+    // Not a check: with CKPTLENS_SCREENSHOT_DIR set, writes module-tree.png, values.png, heatmap.png, layers.png,
+    // overview.png and objects.png of CKPTLENS_SCREENSHOT_FILE (default sem_adam.pth), selecting
+    // CKPTLENS_SCREENSHOT_TENSOR and showing value choice CKPTLENS_SCREENSHOT_CHOICE (0: the tensor itself), on a log
+    // scale with CKPTLENS_SCREENSHOT_LOG set.
     void screenshot()
     {
         const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR");
@@ -350,11 +362,13 @@ private slots:
         QTest::qWait(300);
         QVERIFY(w.grab().save(dir + QStringLiteral("/module-tree.png")));
         w.modelPage()->showValues();
+        w.modelPage()->values()->setCurrentChoice(qEnvironmentVariableIntValue("CKPTLENS_SCREENSHOT_CHOICE"));
         w.modelPage()->values()->setMode(ValuesPage::Mode::Table);
         QTest::qWait(200);
         QVERIFY(w.grab().save(dir + QStringLiteral("/values.png")));
         w.modelPage()->values()->setMode(ValuesPage::Mode::HeatMap);
         QTRY_VERIFY_WITH_TIMEOUT(w.modelPage()->values()->heatMapView()->heatMap() != nullptr, 30'000);
+        w.modelPage()->values()->heatMapView()->setLogScale(qEnvironmentVariableIsSet("CKPTLENS_SCREENSHOT_LOG"));
         QTest::qWait(300);
         QVERIFY(w.grab().save(dir + QStringLiteral("/heatmap.png")));
         w.tabs()->setCurrentWidget(w.layerPlot());
@@ -366,6 +380,16 @@ private slots:
         w.modelPage()->showDetails();
         QTest::qWait(200);
         QVERIFY(w.grab().save(dir + QStringLiteral("/overview.png")));
+        w.tabs()->setCurrentWidget(w.objectsPage());
+        const QAbstractItemModel* objects = w.treeView()->model();
+        const QModelIndex top = objects->index(0, 0);
+        for (int r = 0; r < objects->rowCount(top); ++r)
+            if (w.treeView()->isExpanded(objects->index(r, 0, top)) && objects->rowCount(objects->index(r, 0, top)) > 0) {
+                w.treeView()->setCurrentIndex(objects->index(0, 0, objects->index(r, 0, top)));
+                break;
+            }
+        QTest::qWait(300);
+        QVERIFY(w.grab().save(dir + QStringLiteral("/objects.png")));
     }
 };
 

@@ -51,8 +51,7 @@ void ColorBar::paintEvent(QPaintEvent*)
     if (bottom <= top)
         return;
     for (int y = top; y <= bottom; ++y) {
-        const double t = double(bottom - y) / double(bottom - top);
-        p.setPen(QColor::fromRgb(m_scale.color(m_scale.lo + t * (m_scale.hi - m_scale.lo))));
+        p.setPen(QColor::fromRgb(m_scale.colorAt(double(bottom - y) / double(bottom - top))));
         p.drawLine(0, y, kStrip - 1, y);
     }
     p.setPen(palette().color(QPalette::Mid));
@@ -64,9 +63,9 @@ void ColorBar::paintEvent(QPaintEvent*)
         p.drawText(QRect(textX, y - fontMetrics().height() / 2, width() - textX, fontMetrics().height()),
             Qt::AlignLeft | Qt::AlignVCenter, ModuleTreeModel::number(v));
     };
-    label(m_scale.hi, top);
-    label(m_scale.centre(), (top + bottom) / 2);
-    label(m_scale.lo, bottom);
+    // Quarter marks: on a log scale they show the decades the colours span.
+    for (int q = 0; q <= 4; ++q)
+        label(m_scale.valueAt(1.0 - q / 4.0), top + (bottom - top) * q / 4);
 }
 
 } // namespace ckpt

@@ -36,7 +36,7 @@ constexpr std::array<Stop, 6> kSequential { { { 0.0, 68, 1, 84 }, { 0.2, 65, 68,
 
 } // namespace
 
-ColorScale ColorScale::fitting(const HeatMap& map)
+ColorScale ColorScale::fitting(const HeatMap& map, bool log)
 {
     ColorScale s;
     if (!map.lo || !map.hi)
@@ -49,17 +49,64 @@ ColorScale ColorScale::fitting(const HeatMap& map)
         s.lo = -m;
         s.hi = m;
     }
+    s.log = log && s.hi > 0;
+    if (s.log) {
+        if (s.diverging) {
+            s.floor = s.hi * 1e-3;
+        } else {
+            // The smallest positive value a cell kept, bounded to six decades below the largest.
+            double smallest = s.hi;
+            for (size_t i = 0; i < map.min.size(); ++i) {
+                if (map.min[i] > 0)
+                    smallest = std::min(smallest, map.min[i]);
+                else if (map.max[i] > 0)
+                    smallest = std::min(smallest, map.max[i]);
+            }
+            s.floor = std::max(smallest, s.hi * 1e-6);
+            s.lo = std::max(s.lo, 0.0);
+        }
+    }
     return s;
+}
+
+double ColorScale::position(double v) const
+{
+    if (log && diverging) {
+        const double span = std::log1p(hi / floor);
+        return 0.5 + 0.5 * std::copysign(std::log1p(std::fabs(v) / floor), v) / span;
+    }
+    if (log) {
+        if (v < floor)
+            return 0;
+        const double span = std::log10(hi / floor);
+        return span > 0 ? std::log10(v / floor) / span : 1;
+    }
+    const double span = hi - lo;
+    return span > 0 ? (v - lo) / span : 0.5;
+}
+
+double ColorScale::valueAt(double t) const
+{
+    if (log && diverging) {
+        const double u = (t - 0.5) * 2 * std::log1p(hi / floor);
+        return std::copysign(std::expm1(std::fabs(u)) * floor, u);
+    }
+    if (log)
+        return t <= 0 ? lo : floor * std::pow(hi / floor, t);
+    return lo + t * (hi - lo);
+}
+
+QRgb ColorScale::colorAt(double t) const
+{
+    return diverging ? interpolate(kDiverging.data(), kDiverging.size(), t)
+                     : interpolate(kSequential.data(), kSequential.size(), t);
 }
 
 QRgb ColorScale::color(double v) const
 {
     if (!std::isfinite(v))
         return qRgb(160, 160, 160);
-    const double span = hi - lo;
-    const double t = span > 0 ? (v - lo) / span : 0.5;
-    return diverging ? interpolate(kDiverging.data(), kDiverging.size(), t)
-                     : interpolate(kSequential.data(), kSequential.size(), t);
+    return colorAt(position(v));
 }
 
 QImage renderHeatMap(const HeatMap& map, const ColorScale& scale, CellValue mode)
@@ -67,7 +114,6 @@ QImage renderHeatMap(const HeatMap& map, const ColorScale& scale, CellValue mode
     if (map.cellRows == 0 || map.cellCols == 0)
         return {};
     QImage image(map.cellCols, map.cellRows, QImage::Format_RGB32);
-    const double centre = scale.centre();
     for (int r = 0; r < map.cellRows; ++r) {
         auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
         for (int c = 0; c < map.cellCols; ++c) {
@@ -75,7 +121,9 @@ QImage renderHeatMap(const HeatMap& map, const ColorScale& scale, CellValue mode
             double v = 0;
             switch (mode) {
             case CellValue::Extreme:
-                v = std::fabs(map.max[i] - centre) >= std::fabs(map.min[i] - centre) ? map.max[i] : map.min[i];
+                // Compared where they land on the scale, so a log scale picks the visually further one.
+                v = std::fabs(scale.position(map.max[i]) - 0.5) >= std::fabs(scale.position(map.min[i]) - 0.5) ? map.max[i]
+                                                                                                              : map.min[i];
                 break;
             case CellValue::Mean: v = map.mean[i]; break;
             case CellValue::Min: v = map.min[i]; break;

@@ -4,6 +4,7 @@
 #include "model/moduletreemodel.h"
 #include "widgets/colorbar.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -126,6 +127,14 @@ HeatMapView::HeatMapView(QWidget* parent)
     m_mode->setToolTip(tr("What a cell covering several elements shows. Extremes: its min or max, whichever is "
                           "further from the middle of the scale, so single outliers stay visible"));
     connect(m_mode, &QComboBox::currentIndexChanged, this, &HeatMapView::render);
+    m_log = new QCheckBox(tr("Log scale"));
+    m_log->setObjectName(QStringLiteral("logScale"));
+    m_log->setToolTip(tr("Logarithmic colours, for heavy-tailed values such as Adam's exp_avg_sq"));
+    connect(m_log, &QCheckBox::toggled, this, [this](bool on) {
+        if (m_map)
+            m_scale = ColorScale::fitting(*m_map, on);
+        render();
+    });
 
     const auto button = [this](const QString& text, const QString& tip) {
         auto* b = new QToolButton;
@@ -147,6 +156,7 @@ HeatMapView::HeatMapView(QWidget* parent)
     bar->setContentsMargins(0, 0, 0, 0);
     bar->addWidget(new QLabel(tr("Cells:")));
     bar->addWidget(m_mode);
+    bar->addWidget(m_log);
     bar->addSpacing(8);
     bar->addWidget(zoomOut);
     bar->addWidget(fit);
@@ -210,7 +220,7 @@ void HeatMapView::setSource(CheckpointPtr ck, int tensor, const SliceSpec& spec)
                 return;
             }
             m_map = std::move(*map);
-            m_scale = ColorScale::fitting(*m_map);
+            m_scale = ColorScale::fitting(*m_map, m_log->isChecked());
             setProperty("fit", true);
             render();
             emit ready();
@@ -296,6 +306,11 @@ bool HeatMapView::eventFilter(QObject* watched, QEvent* event)
     if (watched == m_scroll->viewport() && event->type() == QEvent::Resize && property("fit").toBool())
         zoomToFit();
     return QWidget::eventFilter(watched, event);
+}
+
+void HeatMapView::setLogScale(bool on)
+{
+    m_log->setChecked(on);
 }
 
 void HeatMapView::setCellValue(CellValue mode)

@@ -8,6 +8,7 @@
 
 #include <optional>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QScrollArea;
@@ -40,6 +41,7 @@ public:
     void setZoom(double factor); // display pixels per cell; leaves fit-to-window
     void zoomToFit();
     void setCellValue(CellValue mode);
+    void setLogScale(bool on);
 
     static constexpr int kMaxCells = 1024;
 
@@ -58,6 +60,7 @@ private:
     ColorBar* m_bar = nullptr;
     QLabel* m_info = nullptr;
     QComboBox* m_mode = nullptr;
+    QCheckBox* m_log = nullptr;
     QLabel* m_zoomLabel = nullptr;
     std::optional<HeatMap> m_map;
     ColorScale m_scale;

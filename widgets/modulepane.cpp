@@ -100,6 +100,17 @@ ModulePane::ModulePane(ModuleTreeModel* model, QWidget* parent)
     layout->addLayout(row);
     layout->addWidget(m_view, 1);
 
+    connect(m_view, &QTreeView::expanded, this, [this] {
+        // Coalesced: revealing a search's matches expands many rows at once.
+        if (!m_growPending) {
+            m_growPending = true;
+            QTimer::singleShot(0, this, &ModulePane::growNameColumn);
+        }
+    });
+    connect(header, &QHeaderView::sectionResized, this, [this](int section) {
+        if (!m_autoSizing && section == ModuleTreeModel::NameColumn)
+            m_nameWidthByUser = true;
+    });
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this,
         [this](const QModelIndex& current) { emit currentNodeChanged(m_model->nodeOf(m_proxy->mapToSource(current))); });
 }
@@ -202,18 +213,37 @@ void ModulePane::expandMatches()
         spdlog::debug("search '{}': only the first matches were revealed", m_applied.toStdString());
 }
 
+void ModulePane::growNameColumn()
+{
+    m_growPending = false;
+    if (m_nameWidthByUser)
+        return;
+    const int wanted = std::min(static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(ModuleTreeModel::NameColumn) + 16,
+        std::max(260, width() * 2 / 5));
+    if (wanted > m_view->columnWidth(ModuleTreeModel::NameColumn)) {
+        m_autoSizing = true;
+        m_view->setColumnWidth(ModuleTreeModel::NameColumn, wanted);
+        m_autoSizing = false;
+    }
+}
+
 void ModulePane::fitColumns()
 {
+    m_autoSizing = true;
     const QFontMetrics fm = m_view->fontMetrics();
     for (int c = ModuleTreeModel::KindColumn; c < ModuleTreeModel::ColumnCount; ++c) {
         m_view->resizeColumnToContents(c);
         int w = m_view->columnWidth(c) + 6;
         if (c >= ModuleTreeModel::FirstStatsColumn && c != ModuleTreeModel::NonFiniteColumn)
             w = std::max(w, fm.horizontalAdvance(QStringLiteral("-1.234e-05")) + 10);
+        if (c == ModuleTreeModel::ShapeColumn) // leaves are folded away when this runs
+            w = std::max(w, fm.horizontalAdvance(QStringLiteral("[4096, 4096]")) + 8);
         m_view->setColumnWidth(c, std::min(w, 160));
     }
     const int wanted = static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(ModuleTreeModel::NameColumn) + 24;
-    m_view->setColumnWidth(ModuleTreeModel::NameColumn, std::clamp(wanted, 180, std::max(260, width() * 2 / 5)));
+    if (!m_nameWidthByUser)
+        m_view->setColumnWidth(ModuleTreeModel::NameColumn, std::clamp(wanted, 150, std::max(260, width() * 2 / 5)));
+    m_autoSizing = false;
 }
 
 void ModulePane::resetView()

@@ -43,6 +43,7 @@ private:
     void expandDefault();
     void expandMatches();
     void fitColumns();
+    void growNameColumn();
 
     ModuleTreeModel* m_model = nullptr;
     ModuleFilterProxy* m_proxy = nullptr;
@@ -54,6 +55,9 @@ private:
     QString m_applied;
     MatchMode m_appliedMode = MatchMode::Text;
     bool m_fresh = true; // a new tree: the search or the default expansion is applied whatever it was
+    bool m_nameWidthByUser = false;
+    bool m_autoSizing = false;
+    bool m_growPending = false;
 };
 
 } // namespace ckpt
