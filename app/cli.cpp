@@ -53,7 +53,11 @@ QJsonArray intArray(const std::vector<std::int64_t>& v)
 QJsonObject treeJson(const Checkpoint& ck)
 {
     QJsonArray tensors;
-    for (const auto& e : listTensors(ck)) {
+    bool truncated = false;
+    const auto entries = listTensors(ck, &truncated);
+    if (truncated)
+        spdlog::warn("the object graph shares subtrees too often to list every path; the listing is cut short");
+    for (const auto& e : entries) {
         const TensorInfo& t = ck.tensors[size_t(e.tensor)];
         QJsonObject o {
             { QStringLiteral("path"), QJsonArray::fromStringList(e.path) },

@@ -118,6 +118,31 @@ std::vector<ObjectChild> objectChildren(const ObjectGraph& g, ObjId id)
     return out;
 }
 
+size_t childCountBound(const ObjectGraph& g, ObjId id)
+{
+    if (!g.valid(id))
+        return 0;
+    const PyObject& o = g.at(id);
+    switch (o.kind) {
+    case ObjKind::Dict: return o.items.size() / 2;
+    case ObjKind::List:
+    case ObjKind::Tuple:
+    case ObjKind::Set: return o.items.size();
+    case ObjKind::Object: {
+        size_t n = o.items.size() + (g.valid(o.args) ? g.at(o.args).items.size() : 0);
+        if (g.valid(o.state)) {
+            const PyObject& st = g.at(o.state);
+            n += st.kind == ObjKind::Dict ? st.items.size() / 2 : 1;
+            if (st.kind == ObjKind::Tuple)
+                for (ObjId part : st.items)
+                    n += g.valid(part) ? g.at(part).items.size() / 2 : 0;
+        }
+        return n;
+    }
+    default: return 0;
+    }
+}
+
 bool hasChildren(const ObjectGraph& g, ObjId id)
 {
     if (!g.valid(id))

@@ -19,6 +19,8 @@ struct ObjectChild {
 
 std::vector<ObjectChild> objectChildren(const ObjectGraph& g, ObjId id);
 bool hasChildren(const ObjectGraph& g, ObjId id);
+// At least as many as objectChildren() returns, without building them (for budgets).
+size_t childCountBound(const ObjectGraph& g, ObjId id);
 
 // A dict key as a path element: strings as they are, ints as decimal, others as a Python-like repr.
 QString keyText(const ObjectGraph& g, ObjId key);

@@ -48,15 +48,18 @@ void ObjectTreeModel::setCheckpoint(CheckpointPtr ck)
 void ObjectTreeModel::build(int node, int depth, std::vector<ObjId>& onPath)
 {
     const ObjId obj = m_nodes[size_t(node)].obj;
-    if (depth >= kMaxTreeDepth || std::find(onPath.begin(), onPath.end(), obj) != onPath.end())
+    if (m_truncated || depth >= kMaxTreeDepth || std::find(onPath.begin(), onPath.end(), obj) != onPath.end())
         return;
-    auto children = objectChildren(m_ck->graph, obj);
-    if (children.empty())
+    // The budget is checked before the children are made: a small pickle can reference one huge dict from
+    // every row, and building its children each time would take hours.
+    const size_t bound = childCountBound(m_ck->graph, obj);
+    if (bound == 0)
         return;
-    if (m_nodes.size() + children.size() > size_t(kMaxNodes)) {
+    if (m_nodes.size() + bound > size_t(kMaxNodes)) {
         m_truncated = true;
         return;
     }
+    auto children = objectChildren(m_ck->graph, obj);
     onPath.push_back(obj);
     const int first = int(m_nodes.size());
     for (size_t i = 0; i < children.size(); ++i) {

@@ -7,6 +7,14 @@
 
 namespace ckpt {
 
+namespace {
+std::int64_t saturatingAdd(std::int64_t a, std::int64_t b)
+{
+    std::int64_t r = 0;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+} // namespace
+
 CheckpointSummary summarize(const Checkpoint& ck)
 {
     CheckpointSummary s;
@@ -23,17 +31,18 @@ CheckpointSummary summarize(const Checkpoint& ck)
         auto& d = byType[t.dtype];
         const std::int64_t n = t.numel();
         ++d.tensors;
-        d.elements += n;
-        d.bytes += n * dtypeItemSize(t.dtype);
+        // Expanded views can declare more elements than any file holds: totals saturate instead of wrapping.
+        d.elements = saturatingAdd(d.elements, n);
+        d.bytes = saturatingAdd(d.bytes, n > INT64_MAX / 16 ? INT64_MAX : n * dtypeItemSize(t.dtype));
     }
     for (const auto& [type, d] : byType) {
         s.byDtype[dtypeName(type)] = d;
-        s.totalElements += d.elements;
-        s.tensorBytes += d.bytes;
+        s.totalElements = saturatingAdd(s.totalElements, d.elements);
+        s.tensorBytes = saturatingAdd(s.tensorBytes, d.bytes);
     }
     for (const auto& st : ck.storages) {
         if (st.error.isEmpty())
-            s.storageBytes += st.nbytes();
+            s.storageBytes = saturatingAdd(s.storageBytes, st.nbytes());
         if (!s.devices.contains(st.location))
             s.devices << st.location;
     }

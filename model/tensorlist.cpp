@@ -10,15 +10,24 @@ struct Walker {
     std::vector<TensorEntry>& out;
     QStringList path;
     std::vector<ObjId> onPath; // a pickle can build cycles through the memo
-    size_t budget = 20'000'000; // and share subtrees exponentially often: bound the walk
+    size_t budget = 20'000'000; // nodes visited: a pickle can share subtrees exponentially often
+    size_t keys = 0;            // path keys stored: what the entries cost in memory
+    bool truncated = false;
 
     void visit(ObjId id)
     {
-        if (budget == 0)
+        if (budget == 0 || truncated) {
+            truncated = true;
             return;
+        }
         --budget;
         const PyObject& o = g.at(id);
         if (o.kind == ObjKind::Tensor) {
+            keys += size_t(path.size()) + 1;
+            if (keys > kMaxListedPathKeys) {
+                truncated = true;
+                return;
+            }
             out.push_back({ path, int(o.integer) });
             return;
         }
@@ -36,13 +45,17 @@ struct Walker {
 
 } // namespace
 
-std::vector<TensorEntry> listTensors(const Checkpoint& ck)
+std::vector<TensorEntry> listTensors(const Checkpoint& ck, bool* truncated)
 {
     std::vector<TensorEntry> out;
+    if (truncated)
+        *truncated = false;
     if (!ck.graph.valid(ck.root))
         return out;
     Walker w { ck.graph, out, {}, {} };
     w.visit(ck.root);
+    if (truncated)
+        *truncated = w.truncated;
     return out;
 }
 

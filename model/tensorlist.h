@@ -16,7 +16,9 @@ struct TensorEntry {
     bool operator==(const TensorEntry&) const = default;
 };
 
-// Depth-first in container order, which is the order torch.save wrote the tensors.
-std::vector<TensorEntry> listTensors(const Checkpoint& ck);
+// Depth-first in container order, which is the order torch.save wrote the tensors. A pickle can share one
+// subtree exponentially often; the listing stops at kMaxListedPathKeys keys over all paths (`truncated` says so).
+std::vector<TensorEntry> listTensors(const Checkpoint& ck, bool* truncated = nullptr);
+inline constexpr size_t kMaxListedPathKeys = 8'000'000;
 
 } // namespace ckpt
