@@ -6,6 +6,11 @@
 #include <limits>
 
 namespace ckpt {
+namespace {
+
+constexpr std::int64_t kRunElements = 1 << 16;
+
+} // namespace
 
 Expected<HeatMap> heatMap(const Checkpoint& ck, int tensor, const SliceSpec& spec, int maxCols, int maxRows,
     int threads, const std::atomic<bool>* cancel)
@@ -39,26 +44,30 @@ Expected<HeatMap> heatMap(const Checkpoint& ck, int tensor, const SliceSpec& spe
     const bool done = parallelChunks(
         m.cellRows, 1, workers,
         [&](std::int64_t band, std::int64_t, int w) {
-            auto& row = buffers[size_t(w)];
-            row.resize(size_t(m.cols));
+            auto& buffer = buffers[size_t(w)];
+            buffer.resize(size_t(std::min(m.cols, kRunElements)));
             const std::int64_t first = band * m.rowsPerCell;
             const std::int64_t last = std::min(m.rows, first + m.rowsPerCell);
             const size_t base = size_t(band) * size_t(m.cellCols);
             for (std::int64_t r = first; r < last; ++r) {
-                if (cancel && cancel->load(std::memory_order_relaxed))
-                    return;
-                reader->read(r, 1, 0, m.cols, row.data());
-                for (std::int64_t c = 0; c < m.cols; ++c) {
-                    const double x = row[size_t(c)];
-                    const size_t cell = base + size_t(c / m.colsPerCell);
-                    if (!std::isfinite(x)) {
-                        ++nonFinite[size_t(band)];
-                        continue;
+                // A row of a flattened tensor can hold most of it: read it in runs, never whole.
+                for (std::int64_t c0 = 0; c0 < m.cols; c0 += kRunElements) {
+                    if (cancel && cancel->load(std::memory_order_relaxed))
+                        return;
+                    const std::int64_t n = std::min(kRunElements, m.cols - c0);
+                    reader->read(r, 1, c0, n, buffer.data());
+                    for (std::int64_t i = 0; i < n; ++i) {
+                        const double x = buffer[size_t(i)];
+                        const size_t cell = base + size_t((c0 + i) / m.colsPerCell);
+                        if (!std::isfinite(x)) {
+                            ++nonFinite[size_t(band)];
+                            continue;
+                        }
+                        m.min[cell] = std::min(m.min[cell], x);
+                        m.max[cell] = std::max(m.max[cell], x);
+                        m.mean[cell] += x;
+                        ++finite[cell];
                     }
-                    m.min[cell] = std::min(m.min[cell], x);
-                    m.max[cell] = std::max(m.max[cell], x);
-                    m.mean[cell] += x;
-                    ++finite[cell];
                 }
             }
         },

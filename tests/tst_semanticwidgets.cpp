@@ -22,6 +22,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFrame>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSettings>
@@ -282,6 +283,15 @@ private slots:
         waitForStatistics(w);
         for (const QString& f : fragments)
             QTRY_VERIFY2(w.findingsText().contains(f), qPrintable(QStringLiteral("%1 in\n%2").arg(f, w.findingsText())));
+        // Dismissed, it stays away for this file and comes back for the next one.
+        auto* banner = w.findChild<QFrame*>(QStringLiteral("findingsBar"));
+        QVERIFY(banner);
+        banner->findChild<QToolButton*>()->click();
+        QVERIFY(w.findingsText().isEmpty());
+        QVERIFY(w.openFile(test::fixture(QStringLiteral("sem_adam.pth"))));
+        QVERIFY(w.findingsText().isEmpty()); // nothing to say about that one
+        QVERIFY(w.openFile(test::fixture(file)));
+        QVERIFY(w.findingsText().contains(fragments.first())); // for values.pth: NaN known at once, from the cache
     }
 
     void nonFiniteInTree()

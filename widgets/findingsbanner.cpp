@@ -5,6 +5,8 @@
 #include <QStyle>
 #include <QToolButton>
 
+#include <algorithm>
+
 namespace ckpt {
 namespace {
 
@@ -51,9 +53,9 @@ FindingsBanner::FindingsBanner(QWidget* parent)
 void FindingsBanner::setFindings(const std::vector<Finding>& findings)
 {
     // Dismissed stays dismissed until something new is found (statistics finding NaN later, another file).
-    const bool grew = findings.size() > m_shown.size();
-    if (findings.empty())
-        m_dismissed = false;
+    bool news = false;
+    for (const Finding& f : findings)
+        news = news || std::none_of(m_shown.begin(), m_shown.end(), [&](const Finding& old) { return old.message == f.message; });
     m_shown = findings;
     QStringList html, plain;
     for (const Finding& f : findings) {
@@ -65,7 +67,7 @@ void FindingsBanner::setFindings(const std::vector<Finding>& findings)
     }
     m_label->setText(html.join(QStringLiteral("<br>")));
     m_plain = plain.join(QLatin1Char('\n'));
-    if (grew)
+    if (news)
         m_dismissed = false;
     setVisible(!findings.empty() && !m_dismissed);
 }

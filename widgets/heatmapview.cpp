@@ -187,7 +187,11 @@ HeatMapView::HeatMapView(QWidget* parent)
     setProperty("fit", true);
 }
 
-HeatMapView::~HeatMapView() = default;
+HeatMapView::~HeatMapView()
+{
+    // The task's result callback refers to this view: nothing may arrive once it is going.
+    m_task->stop();
+}
 
 void HeatMapView::clear(const QString& message)
 {
