@@ -23,6 +23,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFrame>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSettings>
@@ -149,6 +150,22 @@ private slots:
         QCOMPARE(visibleTensors(view).size(), 3);
         pane->setSearch(QString(), MatchMode::Text);
         QCOMPARE(visibleTensors(view).size(), 29);
+
+        // Sorting: by parameters, largest first; by L2 norm; back to file order.
+        const auto topNames = [&] {
+            QStringList names;
+            for (int r = 0; r < view->rowCount(view->index(0, 0)); ++r)
+                names << view->index(r, 0, view->index(0, 0)).data().toString();
+            return names;
+        };
+        QCOMPARE(topNames(), QStringList({ QStringLiteral("embed"), QStringLiteral("blocks"), QStringLiteral("head") }));
+        pane->view()->header()->setSortIndicator(ModuleTreeModel::ParametersColumn, Qt::DescendingOrder);
+        QCOMPARE(topNames().first(), QStringLiteral("blocks"));
+        pane->view()->header()->setSortIndicator(ModuleTreeModel::L2Column, Qt::DescendingOrder);
+        QCOMPARE(topNames().first(), QStringLiteral("embed")); // N(0, 1) init against small Linear weights
+        pane->view()->header()->setSortIndicator(-1, Qt::AscendingOrder);
+        QCOMPARE(topNames().first(), QStringLiteral("embed"));
+        QCOMPARE(topNames().last(), QStringLiteral("head"));
 
         // Values of the selected parameter: a table, then a heat map.
         select(w, QStringLiteral("blocks.1.0.weight"));
