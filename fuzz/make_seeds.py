@@ -311,6 +311,8 @@ def checkpoint_seeds():
         "legacy_state_dict.pth": legacy_file(sd, sd_st),
         "legacy_big_endian.pth": legacy_file(sd, sd_st, big_endian=True),
     }
+    seeds["raw_training_p2.pkl"] = dumps(ck, 2)  # a plain pickle file: what scanPickles reads besides checkpoints
+    seeds["raw_state_dict_p0.pkl"] = dumps(sd, 0)
     st = safetensors_seeds()
     seeds["basic.safetensors"] = st["basic.safetensors"]
     seeds["metadata.safetensors"] = st["metadata.safetensors"]
