@@ -1,0 +1,854 @@
+#include "widgets/exportdialog.h"
+
+#include "model/dtypecast.h"
+#include "model/latesttask.h"
+#include "model/semantic.h"
+#include "model/summary.h"
+
+#include <QAbstractTableModel>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHash>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMenu>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSaveFile>
+#include <QSettings>
+#include <QSplitter>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolButton>
+#include <QUndoCommand>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+namespace ckpt {
+namespace {
+
+QStringList globList(const QString& text)
+{
+    static const QRegularExpression separators(QStringLiteral("[,\\s]+"));
+    return text.split(separators, Qt::SkipEmptyParts);
+}
+
+QString sizeText(std::int64_t bytes)
+{
+    if (bytes <= 0)
+        return {};
+    for (const auto& [unit, factor] : { std::pair { "GB", 1'000'000'000LL }, std::pair { "MB", 1'000'000LL }, std::pair { "KB", 1'000LL } })
+        if (bytes % factor == 0)
+            return QString::number(bytes / factor) + QLatin1String(unit);
+    return QString::number(bytes);
+}
+
+QString extension(ExportFormat f)
+{
+    return f == ExportFormat::Safetensors ? QStringLiteral("safetensors") : QStringLiteral("pth");
+}
+
+QString pathText(const QStringList& path)
+{
+    return path.isEmpty() ? ExportDialog::tr("<root>") : path.join(QLatin1Char('/'));
+}
+
+QString shapeText(const std::vector<std::int64_t>& v)
+{
+    QStringList parts;
+    for (auto x : v)
+        parts << QString::number(x);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+} // namespace
+
+// The output as the plan resolves: one row per tensor written, renamed keys and casts marked, collisions red.
+class ExportPreviewModel : public QAbstractTableModel {
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+
+    void setPlan(CheckpointPtr ck, const std::optional<ResolvedPlan>& rp)
+    {
+        beginResetModel();
+        m_ck = std::move(ck);
+        m_rows = rp ? rp->tensors : std::vector<PlannedTensor> {};
+        m_uses.clear();
+        for (const auto& t : m_rows)
+            ++m_uses[t.outputKey];
+        endResetModel();
+    }
+    int collisions() const
+    {
+        int n = 0;
+        for (const auto& t : m_rows)
+            n += m_uses.value(t.outputKey) > 1 ? 1 : 0;
+        return n;
+    }
+
+    int rowCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : int(m_rows.size()); }
+    int columnCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : ExportDialog::PreviewColumnCount; }
+
+    QVariant data(const QModelIndex& index, int role) const override
+    {
+        if (!index.isValid() || size_t(index.row()) >= m_rows.size())
+            return {};
+        const PlannedTensor& t = m_rows[size_t(index.row())];
+        const TensorInfo& info = m_ck->tensors[size_t(t.tensor)];
+        const bool renamed = t.outputKey != t.sourceKey;
+        const bool cast = t.outputDtype != info.dtype;
+        const bool collides = m_uses.value(t.outputKey) > 1;
+        switch (role) {
+        case Qt::DisplayRole:
+            switch (index.column()) {
+            case ExportDialog::SourceColumn: return t.sourceKey;
+            case ExportDialog::OutputColumn: return t.outputKey;
+            case ExportDialog::DtypeColumn:
+                return cast ? QStringLiteral("%1 → %2").arg(dtypeName(info.dtype), dtypeName(t.outputDtype)) : dtypeName(info.dtype);
+            case ExportDialog::ShapeColumn: return shapeText(info.shape);
+            case ExportDialog::BytesColumn: return formatBytes(t.bytes);
+            }
+            return {};
+        case Qt::ForegroundRole:
+            if (collides)
+                return QColor(179, 38, 30);
+            if ((index.column() == ExportDialog::OutputColumn && renamed) || (index.column() == ExportDialog::DtypeColumn && cast))
+                return QColor(21, 101, 192);
+            return {};
+        case Qt::BackgroundRole:
+            return collides ? QVariant(QColor(253, 236, 234)) : QVariant();
+        case Qt::ToolTipRole:
+            if (collides)
+                return ExportDialog::tr("Another tensor is also written as %1: nothing can be exported").arg(t.outputKey);
+            return {};
+        case Qt::TextAlignmentRole:
+            if (index.column() == ExportDialog::BytesColumn)
+                return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+            return {};
+        case Qt::UserRole: // raw numbers
+            return index.column() == ExportDialog::BytesColumn ? QVariant(qlonglong(t.bytes)) : QVariant();
+        }
+        return {};
+    }
+
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override
+    {
+        if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+            return {};
+        switch (section) {
+        case ExportDialog::SourceColumn: return ExportDialog::tr("Source key");
+        case ExportDialog::OutputColumn: return ExportDialog::tr("Output key");
+        case ExportDialog::DtypeColumn: return ExportDialog::tr("dtype");
+        case ExportDialog::ShapeColumn: return ExportDialog::tr("Shape");
+        case ExportDialog::BytesColumn: return ExportDialog::tr("Bytes");
+        }
+        return {};
+    }
+
+private:
+    CheckpointPtr m_ck;
+    std::vector<PlannedTensor> m_rows;
+    QHash<QString, int> m_uses;
+};
+
+// One edit of the plan: undo and redo set the whole plan. Typing into one field merges into one step.
+class PlanCommand : public QUndoCommand {
+public:
+    PlanCommand(ExportDialog* dialog, ExportPlan before, ExportPlan after, int field, const QString& text)
+        : QUndoCommand(text)
+        , m_dialog(dialog)
+        , m_before(std::move(before))
+        , m_after(std::move(after))
+        , m_field(field)
+    {
+    }
+    void undo() override { m_dialog->applyPlan(m_before); }
+    void redo() override { m_dialog->applyPlan(m_after); }
+    int id() const override { return m_field; }
+    bool mergeWith(const QUndoCommand* other) override
+    {
+        if (other->id() != id())
+            return false;
+        m_after = static_cast<const PlanCommand*>(other)->m_after;
+        return true;
+    }
+
+private:
+    ExportDialog* m_dialog;
+    ExportPlan m_before, m_after;
+    int m_field;
+};
+
+ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem, QWidget* parent)
+    : QDialog(parent)
+    , m_ck(std::move(ck))
+    , m_sem(std::move(sem))
+    , m_undo(new QUndoStack(this))
+    , m_overflowTask(new LatestTask(this))
+    , m_exportTask(new LatestTask(this))
+    , m_preview(new ExportPreviewModel(this))
+{
+    setObjectName(QStringLiteral("exportDialog"));
+    setWindowTitle(tr("Export %1").arg(QFileInfo(m_ck->path).fileName()));
+    resize(1200, 720);
+
+    m_stateDict = new QComboBox;
+    m_stateDict->setObjectName(QStringLiteral("stateDict"));
+    for (size_t i = 0; i < m_sem->stateDicts.size(); ++i) {
+        const StateDictRef& sd = m_sem->stateDicts[i];
+        m_stateDict->addItem(tr("%1  (%2, %3 tensors)%4")
+                                 .arg(pathText(sd.path), sd.role)
+                                 .arg(sd.entries.size())
+                                 .arg(int(i) == m_sem->primary ? tr("  — the model") : QString()),
+            int(i));
+    }
+    connect(m_stateDict, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+
+    m_include = new QLineEdit;
+    m_include->setObjectName(QStringLiteral("include"));
+    m_include->setPlaceholderText(tr("everything; e.g. encoder.*, *.weight"));
+    m_include->setToolTip(tr("Globs on the source keys, separated by commas or spaces; * crosses dots, ? is one character"));
+    m_exclude = new QLineEdit;
+    m_exclude->setObjectName(QStringLiteral("exclude"));
+    m_exclude->setPlaceholderText(tr("nothing; e.g. *.num_batches_tracked"));
+    m_exclude->setToolTip(m_include->toolTip());
+    connect(m_include, &QLineEdit::textEdited, this, [this] { widgetsEdited(IncludeField); });
+    connect(m_exclude, &QLineEdit::textEdited, this, [this] { widgetsEdited(ExcludeField); });
+
+    m_renames = new QTableWidget(0, 2);
+    m_renames->setObjectName(QStringLiteral("renames"));
+    m_renames->setHorizontalHeaderLabels({ tr("Pattern (regular expression)"), tr("Replacement") });
+    m_renames->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_renames->verticalHeader()->setVisible(false);
+    m_renames->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
+    m_renames->setToolTip(tr("Applied in order to every kept key; \\1 refers to a group of the pattern"));
+    m_renames->setMinimumHeight(110);
+    connect(m_renames, &QTableWidget::itemChanged, this, [this] { widgetsEdited(NoMerge); });
+    auto* presets = new QToolButton;
+    presets->setObjectName(QStringLiteral("renamePresets"));
+    presets->setText(tr("Add rule"));
+    presets->setPopupMode(QToolButton::InstantPopup);
+    auto* menu = new QMenu(presets);
+    menu->addAction(tr("Strip \"module.\" (DataParallel)"), this, [this] { addPreset(Preset::StripModule); });
+    menu->addAction(tr("Strip \"_orig_mod.\" (torch.compile)"), this, [this] { addPreset(Preset::StripCompile); });
+    menu->addAction(tr("Remove a prefix…"), this, [this] {
+        bool ok = false;
+        const QString p = QInputDialog::getText(this, tr("Remove prefix"), tr("Prefix to remove from every key:"), QLineEdit::Normal, QStringLiteral("model."), &ok);
+        if (ok && !p.isEmpty())
+            addPreset(Preset::RemovePrefix, p);
+    });
+    menu->addAction(tr("Add a prefix…"), this, [this] {
+        bool ok = false;
+        const QString p = QInputDialog::getText(this, tr("Add prefix"), tr("Prefix to put before every key:"), QLineEdit::Normal, QStringLiteral("model."), &ok);
+        if (ok && !p.isEmpty())
+            addPreset(Preset::AddPrefix, p);
+    });
+    menu->addSeparator();
+    menu->addAction(tr("Empty rule (write your own)"), this, [this] { addRename({ QStringLiteral("^"), QString() }); });
+    presets->setMenu(menu);
+    auto* removeRule = new QToolButton;
+    removeRule->setText(tr("Remove"));
+    connect(removeRule, &QToolButton::clicked, this, [this] {
+        if (m_renames->currentRow() >= 0)
+            removeRename(m_renames->currentRow());
+    });
+
+    m_cast = new QComboBox;
+    m_cast->setObjectName(QStringLiteral("cast"));
+    m_cast->addItem(tr("keep each tensor's dtype"), QString());
+    for (DType t : { DType::Float16, DType::BFloat16, DType::Float32 })
+        m_cast->addItem(tr("cast floating-point tensors to %1").arg(dtypeName(t)), dtypeName(t));
+    connect(m_cast, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+    m_format = new QComboBox;
+    m_format->setObjectName(QStringLiteral("format"));
+    m_format->addItem(tr("torch (.pth, torch.load)"), int(ExportFormat::Torch));
+    m_format->addItem(tr("safetensors"), int(ExportFormat::Safetensors));
+    connect(m_format, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+    m_shard = new QLineEdit;
+    m_shard->setObjectName(QStringLiteral("shardSize"));
+    m_shard->setPlaceholderText(tr("one file; e.g. 5GB, 500MB, 2GiB"));
+    connect(m_shard, &QLineEdit::textEdited, this, [this] { widgetsEdited(ShardField); });
+    m_shardNote = new QLabel;
+    m_shardNote->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
+    m_shardNote->setVisible(false);
+
+    auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
+    form->addRow(tr("State dict:"), m_stateDict);
+    form->addRow(tr("Include:"), m_include);
+    form->addRow(tr("Exclude:"), m_exclude);
+    auto* renameHead = new QHBoxLayout;
+    renameHead->addWidget(new QLabel(tr("Renames:")));
+    renameHead->addStretch(1);
+    renameHead->addWidget(presets);
+    renameHead->addWidget(removeRule);
+    form->addRow(renameHead);
+    form->addRow(m_renames);
+    form->addRow(tr("dtype:"), m_cast);
+    form->addRow(tr("Format:"), m_format);
+    auto* shardRow = new QVBoxLayout;
+    shardRow->addWidget(m_shard);
+    shardRow->addWidget(m_shardNote);
+    form->addRow(tr("Shard size:"), shardRow);
+
+    // Undo/redo and recipes.
+    auto* undo = m_undo->createUndoAction(this, tr("Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    auto* redo = m_undo->createRedoAction(this, tr("Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    addAction(undo);
+    addAction(redo);
+    auto* undoButton = new QToolButton;
+    undoButton->setObjectName(QStringLiteral("undo"));
+    undoButton->setDefaultAction(undo);
+    auto* redoButton = new QToolButton;
+    redoButton->setObjectName(QStringLiteral("redo"));
+    redoButton->setDefaultAction(redo);
+    auto* saveRecipe = new QPushButton(tr("Save recipe…"));
+    connect(saveRecipe, &QPushButton::clicked, this, &ExportDialog::saveRecipeDialog);
+    auto* loadRecipe = new QPushButton(tr("Load recipe…"));
+    connect(loadRecipe, &QPushButton::clicked, this, &ExportDialog::loadRecipeDialog);
+    auto* planButtons = new QHBoxLayout;
+    planButtons->addWidget(undoButton);
+    planButtons->addWidget(redoButton);
+    planButtons->addStretch(1);
+    planButtons->addWidget(loadRecipe);
+    planButtons->addWidget(saveRecipe);
+
+    auto* planBox = new QGroupBox(tr("Plan"));
+    auto* planLayout = new QVBoxLayout(planBox);
+    planLayout->addLayout(form);
+    planLayout->addStretch(1);
+    planLayout->addLayout(planButtons);
+
+    // Preview.
+    m_previewView = new QTableView;
+    m_previewView->setObjectName(QStringLiteral("preview"));
+    m_previewView->setModel(m_preview);
+    m_previewView->verticalHeader()->setVisible(false);
+    m_previewView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    m_previewView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_previewView->setTextElideMode(Qt::ElideMiddle);
+    m_previewView->setWordWrap(false);
+    m_previewView->horizontalHeader()->setSectionResizeMode(SourceColumn, QHeaderView::Stretch);
+    m_previewView->horizontalHeader()->setSectionResizeMode(OutputColumn, QHeaderView::Stretch);
+    m_summary = new QLabel;
+    m_summary->setObjectName(QStringLiteral("exportSummary"));
+    m_summary->setWordWrap(true);
+    m_overflowLabel = new QLabel;
+    m_overflowLabel->setObjectName(QStringLiteral("overflow"));
+    m_overflowLabel->setWordWrap(true);
+    m_problems = new QLabel;
+    m_problems->setObjectName(QStringLiteral("exportProblems"));
+    m_problems->setWordWrap(true);
+    m_problems->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_problems->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
+    auto* previewBox = new QGroupBox(tr("Preview of the output"));
+    auto* previewLayout = new QVBoxLayout(previewBox);
+    previewLayout->addWidget(m_summary);
+    previewLayout->addWidget(m_previewView, 1);
+    previewLayout->addWidget(m_overflowLabel);
+    previewLayout->addWidget(m_problems);
+
+    auto* split = new QSplitter(Qt::Horizontal);
+    split->addWidget(planBox);
+    split->addWidget(previewBox);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+    split->setSizes({ 470, 730 });
+    split->setChildrenCollapsible(false);
+
+    // Destination, progress, buttons.
+    m_output = new QLineEdit;
+    m_output->setObjectName(QStringLiteral("output"));
+    connect(m_output, &QLineEdit::textEdited, this, [this] {
+        m_outputByUser = true;
+        updateButtons();
+    });
+    auto* browse = new QPushButton(tr("Browse…"));
+    connect(browse, &QPushButton::clicked, this, &ExportDialog::browseOutput);
+    auto* outRow = new QHBoxLayout;
+    outRow->addWidget(new QLabel(tr("Write to:")));
+    outRow->addWidget(m_output, 1);
+    outRow->addWidget(browse);
+    m_progress = new QProgressBar;
+    m_progress->setObjectName(QStringLiteral("exportProgress"));
+    m_progress->setRange(0, 1000);
+    m_progress->setVisible(false);
+    m_resultLabel = new QLabel;
+    m_resultLabel->setObjectName(QStringLiteral("exportResult"));
+    m_resultLabel->setWordWrap(true);
+    m_resultLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_export = new QPushButton(tr("Export"));
+    m_export->setObjectName(QStringLiteral("exportButton"));
+    m_export->setDefault(true);
+    connect(m_export, &QPushButton::clicked, this, [this] { startExport(); });
+    m_cancel = new QPushButton(tr("Cancel Export"));
+    m_cancel->setObjectName(QStringLiteral("cancelExport"));
+    m_cancel->setVisible(false);
+    connect(m_cancel, &QPushButton::clicked, this, &ExportDialog::cancelExport);
+    auto* close = new QPushButton(tr("Close"));
+    connect(close, &QPushButton::clicked, this, &QDialog::reject);
+    auto* bottom = new QHBoxLayout;
+    bottom->addWidget(m_resultLabel, 1);
+    bottom->addWidget(m_progress);
+    bottom->addWidget(m_cancel);
+    bottom->addWidget(m_export);
+    bottom->addWidget(close);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(split, 1);
+    layout->addLayout(outRow);
+    layout->addLayout(bottom);
+
+    m_previewTimer = new QTimer(this);
+    m_previewTimer->setSingleShot(true);
+    m_previewTimer->setInterval(60);
+    connect(m_previewTimer, &QTimer::timeout, this, &ExportDialog::refreshPreview);
+
+    // The last recipe used comes back, less a state dict this file does not have.
+    ExportPlan initial;
+    const QByteArray saved = QSettings().value(lastRecipeKey()).toByteArray();
+    if (!saved.isEmpty())
+        if (auto p = ExportPlan::fromJson(QJsonDocument::fromJson(saved).object()); p) {
+            initial = *p;
+            if (std::none_of(m_sem->stateDicts.begin(), m_sem->stateDicts.end(), [&](const StateDictRef& s) { return s.path == initial.select; }))
+                initial.select.clear();
+        }
+    const QFileInfo source(m_ck->path);
+    m_output->setText(QDir(source.absolutePath()).filePath(source.completeBaseName() + QStringLiteral("-export.") + extension(initial.format)));
+    m_plan = initial;
+    syncWidgets();
+    refreshPreview();
+}
+
+ExportDialog::~ExportDialog()
+{
+    // Callbacks of both tasks refer to this dialog: their threads end first.
+    m_exportTask->stop();
+    m_overflowTask->stop();
+}
+
+QString ExportDialog::lastRecipeKey()
+{
+    return QStringLiteral("export/lastRecipe");
+}
+
+QAbstractItemModel* ExportDialog::preview() const
+{
+    return m_preview;
+}
+
+void ExportDialog::setPlan(const ExportPlan& plan)
+{
+    pushPlan(plan, NoMerge, tr("Set the plan"));
+}
+
+void ExportDialog::addRename(const RenameRule& rule)
+{
+    ExportPlan next = m_plan;
+    next.renames.push_back(rule);
+    pushPlan(next, NoMerge, tr("Add rename %1").arg(rule.pattern));
+}
+
+void ExportDialog::addPreset(Preset preset, const QString& prefix)
+{
+    switch (preset) {
+    case Preset::StripModule: addRename(ExportPlan::stripPrefix(QStringLiteral("module."))); break;
+    case Preset::StripCompile: addRename(ExportPlan::stripPrefix(QStringLiteral("_orig_mod."))); break;
+    case Preset::RemovePrefix: addRename(ExportPlan::stripPrefix(prefix)); break;
+    case Preset::AddPrefix: addRename(ExportPlan::addPrefix(prefix)); break;
+    }
+}
+
+void ExportDialog::removeRename(int row)
+{
+    if (row < 0 || size_t(row) >= m_plan.renames.size())
+        return;
+    ExportPlan next = m_plan;
+    next.renames.erase(next.renames.begin() + row);
+    pushPlan(next, NoMerge, tr("Remove rename"));
+}
+
+void ExportDialog::pushPlan(const ExportPlan& next, Field field, const QString& text)
+{
+    if (next == m_plan)
+        return;
+    m_undo->push(new PlanCommand(this, m_plan, next, int(field), text));
+}
+
+void ExportDialog::applyPlan(const ExportPlan& plan)
+{
+    m_plan = plan;
+    syncWidgets();
+    m_previewTimer->start();
+}
+
+void ExportDialog::syncWidgets()
+{
+    m_syncing = true;
+    int sd = m_sem->primary;
+    for (size_t i = 0; i < m_sem->stateDicts.size(); ++i)
+        if (!m_plan.select.isEmpty() && m_sem->stateDicts[i].path == m_plan.select)
+            sd = int(i);
+    if (sd >= 0)
+        m_stateDict->setCurrentIndex(m_stateDict->findData(sd));
+    // Text the user is typing stays as typed while it means the same globs.
+    if (globList(m_include->text()) != m_plan.include)
+        m_include->setText(m_plan.include.join(QStringLiteral(", ")));
+    if (globList(m_exclude->text()) != m_plan.exclude)
+        m_exclude->setText(m_plan.exclude.join(QStringLiteral(", ")));
+    if (parseSize(m_shard->text()) != m_plan.maxShardSize)
+        m_shard->setText(sizeText(m_plan.maxShardSize));
+    std::vector<RenameRule> shown;
+    for (int r = 0; r < m_renames->rowCount(); ++r)
+        shown.push_back({ m_renames->item(r, 0) ? m_renames->item(r, 0)->text() : QString(),
+            m_renames->item(r, 1) ? m_renames->item(r, 1)->text() : QString() });
+    if (shown != m_plan.renames) {
+        m_renames->setRowCount(int(m_plan.renames.size()));
+        for (size_t r = 0; r < m_plan.renames.size(); ++r) {
+            m_renames->setItem(int(r), 0, new QTableWidgetItem(m_plan.renames[r].pattern));
+            m_renames->setItem(int(r), 1, new QTableWidgetItem(m_plan.renames[r].replacement));
+        }
+    }
+    m_cast->setCurrentIndex(std::max(0, m_cast->findData(m_plan.castTo ? dtypeName(*m_plan.castTo) : QString())));
+    const ExportFormat before = ExportFormat(m_format->currentData().toInt());
+    m_format->setCurrentIndex(m_format->findData(int(m_plan.format)));
+    // The destination follows the format's extension.
+    const QString out = m_output->text();
+    if (before != m_plan.format || !out.endsWith(QLatin1Char('.') + extension(m_plan.format))) {
+        for (ExportFormat f : { ExportFormat::Torch, ExportFormat::Safetensors })
+            if (out.endsWith(QLatin1Char('.') + extension(f)) && f != m_plan.format) {
+                m_output->setText(out.left(out.size() - extension(f).size()) + extension(m_plan.format));
+                break;
+            }
+    }
+    m_syncing = false;
+}
+
+ExportPlan ExportDialog::planFromWidgets() const
+{
+    ExportPlan p = m_plan;
+    const int sd = m_stateDict->currentData().toInt();
+    p.select = sd == m_sem->primary || sd < 0 || size_t(sd) >= m_sem->stateDicts.size() ? QStringList() : m_sem->stateDicts[size_t(sd)].path;
+    p.include = globList(m_include->text());
+    p.exclude = globList(m_exclude->text());
+    p.renames.clear();
+    for (int r = 0; r < m_renames->rowCount(); ++r)
+        p.renames.push_back({ m_renames->item(r, 0) ? m_renames->item(r, 0)->text() : QString(),
+            m_renames->item(r, 1) ? m_renames->item(r, 1)->text() : QString() });
+    const QString cast = m_cast->currentData().toString();
+    p.castTo = cast.isEmpty() ? std::nullopt : dtypeFromTorchName(cast);
+    p.format = ExportFormat(m_format->currentData().toInt());
+    const QString shard = m_shard->text().trimmed();
+    if (shard.isEmpty())
+        p.maxShardSize = 0;
+    else if (const auto bytes = parseSize(shard); bytes > 0)
+        p.maxShardSize = bytes;
+    return p;
+}
+
+void ExportDialog::widgetsEdited(Field field)
+{
+    if (m_syncing)
+        return;
+    const QString shard = m_shard->text().trimmed();
+    const bool badShard = !shard.isEmpty() && parseSize(shard) <= 0;
+    m_shardNote->setText(badShard ? tr("Not a size: write 5GB, 500MB, 2GiB or a number of bytes") : QString());
+    m_shardNote->setVisible(badShard);
+    QString what;
+    switch (field) {
+    case IncludeField: what = tr("Edit include"); break;
+    case ExcludeField: what = tr("Edit exclude"); break;
+    case ShardField: what = tr("Edit shard size"); break;
+    case NoMerge: what = tr("Edit the plan"); break;
+    }
+    pushPlan(planFromWidgets(), field, what);
+    updateButtons();
+}
+
+void ExportDialog::refreshPreview()
+{
+    m_previewTimer->stop();
+    m_overflowTask->stop();
+    m_overflow.reset();
+    m_countingOverflow = false;
+    m_resolveError.clear();
+    auto rp = resolvePlan(*m_ck, *m_sem, m_plan);
+    if (rp)
+        m_resolved = std::move(*rp);
+    else {
+        m_resolved.reset();
+        m_resolveError = rp.error().what.isEmpty() ? rp.error().message() : rp.error().where + QStringLiteral(": ") + rp.error().what;
+    }
+    m_preview->setPlan(m_ck, m_resolved);
+    m_previewView->resizeColumnToContents(DtypeColumn);
+    m_previewView->resizeColumnToContents(ShapeColumn);
+    m_previewView->resizeColumnToContents(BytesColumn);
+
+    if (m_resolved) {
+        const ResolvedPlan& r = *m_resolved;
+        const StateDictRef* sd = nullptr;
+        for (const auto& s : m_sem->stateDicts)
+            if (s.path == r.statePath)
+                sd = &s;
+        const int total = sd ? int(sd->entries.size()) : int(r.tensors.size());
+        int renamed = 0, cast = 0;
+        for (const auto& t : r.tensors) {
+            renamed += t.outputKey != t.sourceKey ? 1 : 0;
+            cast += t.outputDtype != m_ck->tensors[size_t(t.tensor)].dtype ? 1 : 0;
+        }
+        QString text = tr("%1 of %2 tensors of %3, %4").arg(r.tensors.size()).arg(total).arg(pathText(r.statePath), formatBytes(r.totalBytes));
+        if (renamed)
+            text += tr(" · %1 renamed").arg(renamed);
+        if (cast)
+            text += tr(" · %1 cast to %2").arg(cast).arg(dtypeName(*m_plan.castTo));
+        if (m_plan.maxShardSize > 0 && r.totalBytes > m_plan.maxShardSize)
+            text += tr(" · about %1 shards of at most %2").arg((r.totalBytes + m_plan.maxShardSize - 1) / m_plan.maxShardSize).arg(formatBytes(m_plan.maxShardSize));
+        if (m_preview->collisions())
+            text += tr(" · <span style=\"color:#b3261e\"><b>%1 keys collide</b></span>").arg(m_preview->collisions());
+        m_summary->setText(text);
+        // How many values the cast overflows, counted from the data before anything is written.
+        if (cast && r.errors.isEmpty()) {
+            m_countingOverflow = true;
+            m_overflowLabel->setText(tr("Counting values the cast to %1 would overflow…").arg(dtypeName(*m_plan.castTo)));
+            const ResolvedPlan plan = r;
+            const CheckpointPtr ck = m_ck;
+            m_overflowTask->start<Expected<std::int64_t>>(
+                [ck, plan](const std::atomic<bool>& cancel) { return countCastOverflow(*ck, plan, &cancel); },
+                [this](Expected<std::int64_t> n) {
+                    m_countingOverflow = false;
+                    if (!n) {
+                        m_overflowLabel->setText(tr("Cannot count overflowing values: %1").arg(n.error().message()));
+                    } else {
+                        m_overflow = *n;
+                        const QString to = m_plan.castTo ? dtypeName(*m_plan.castTo) : QString();
+                        m_overflowLabel->setText(*n ? tr("<span style=\"color:#b3261e\"><b>%1 finite values would overflow to ±inf</b> in %2 "
+                                                         "(beyond its largest value)</span>")
+                                                          .arg(QLocale().toString(qlonglong(*n)), to)
+                                                    : tr("<span style=\"color:#2e7d32\">No value overflows in %1.</span>").arg(to));
+                    }
+                    emit overflowCounted();
+                });
+        } else {
+            m_overflowLabel->setText(cast ? QString() : tr("<span style=\"color:gray\">No cast: values are copied as they are.</span>"));
+        }
+    } else {
+        m_summary->setText(tr("Nothing to preview"));
+        m_overflowLabel->clear();
+    }
+    const QStringList bad = problems();
+    QStringList shown = bad.mid(0, 6);
+    if (bad.size() > 6)
+        shown << tr("… and %1 more").arg(bad.size() - 6);
+    m_problems->setText(shown.join(QLatin1Char('\n')));
+    m_problems->setVisible(!bad.isEmpty());
+    updateButtons();
+    emit previewUpdated();
+}
+
+QStringList ExportDialog::problems() const
+{
+    QStringList out;
+    if (!m_resolveError.isEmpty())
+        out << m_resolveError;
+    if (m_resolved)
+        out << m_resolved->errors;
+    const QString shard = m_shard->text().trimmed();
+    if (!shard.isEmpty() && parseSize(shard) <= 0)
+        out << tr("Shard size \"%1\" is not a size").arg(shard);
+    return out;
+}
+
+QString ExportDialog::summaryText() const
+{
+    QStringList parts { m_summary->text(), m_overflowLabel->text(), m_problems->isHidden() ? QString() : m_problems->text() };
+    parts.removeAll(QString());
+    return parts.join(QLatin1Char('\n'));
+}
+
+void ExportDialog::updateButtons()
+{
+    m_export->setEnabled(!m_exporting && m_resolved && problems().isEmpty() && !m_output->text().trimmed().isEmpty());
+}
+
+void ExportDialog::setOutputPath(const QString& path)
+{
+    m_output->setText(path);
+    m_outputByUser = true;
+    updateButtons();
+}
+
+QString ExportDialog::outputPath() const
+{
+    return m_output->text().trimmed();
+}
+
+void ExportDialog::browseOutput()
+{
+    const QString filter = m_plan.format == ExportFormat::Safetensors ? tr("safetensors (*.safetensors)") : tr("torch (*.pth *.pt *.bin)");
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export to"), outputPath(), filter);
+    if (!path.isEmpty())
+        setOutputPath(path);
+}
+
+bool ExportDialog::saveRecipe(const QString& path, QString* error) const
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(m_plan.toJson()).toJson(QJsonDocument::Indented)) < 0 || !f.commit()) {
+        if (error)
+            *error = f.errorString();
+        return false;
+    }
+    return true;
+}
+
+bool ExportDialog::loadRecipe(const QString& path, QString* error)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        if (error)
+            *error = f.errorString();
+        return false;
+    }
+    QJsonParseError parse;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &parse);
+    if (!doc.isObject()) {
+        if (error)
+            *error = parse.errorString();
+        return false;
+    }
+    auto plan = ExportPlan::fromJson(doc.object());
+    if (!plan) {
+        if (error)
+            *error = plan.error().what;
+        return false;
+    }
+    pushPlan(*plan, NoMerge, tr("Load recipe %1").arg(QFileInfo(path).fileName()));
+    return true;
+}
+
+void ExportDialog::saveRecipeDialog()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!saveRecipe(path, &error))
+        m_resultLabel->setText(tr("<span style=\"color:#b3261e\">Cannot save the recipe: %1</span>").arg(error.toHtmlEscaped()));
+    else
+        m_resultLabel->setText(tr("Recipe saved to %1").arg(path.toHtmlEscaped()));
+}
+
+void ExportDialog::loadRecipeDialog()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!loadRecipe(path, &error))
+        m_resultLabel->setText(tr("<span style=\"color:#b3261e\">Cannot load the recipe: %1</span>").arg(error.toHtmlEscaped()));
+}
+
+bool ExportDialog::startExport()
+{
+    refreshPreview(); // what is written is what the preview shows now
+    if (m_exporting || !m_resolved || !problems().isEmpty() || outputPath().isEmpty())
+        return false;
+    QSettings().setValue(lastRecipeKey(), QJsonDocument(m_plan.toJson()).toJson(QJsonDocument::Compact));
+    m_exporting = true;
+    m_result.reset();
+    const quint64 generation = ++m_exportGeneration;
+    m_progress->setValue(0);
+    m_progress->setVisible(true);
+    m_cancel->setVisible(true);
+    m_resultLabel->setText(tr("Exporting…"));
+    updateButtons();
+    const CheckpointPtr ck = m_ck;
+    const ResolvedPlan rp = *m_resolved;
+    const ExportPlan plan = m_plan;
+    const QString out = outputPath();
+    const double total = double(std::max<std::int64_t>(1, rp.totalBytes));
+    m_exportTask->start<Expected<ExportResult>>(
+        [this, ck, rp, plan, out, total, generation](const std::atomic<bool>& cancel) {
+            QElapsedTimer clock;
+            clock.start();
+            qint64 last = -1000;
+            return runExport(*ck, rp, plan, out,
+                [&](std::int64_t done) {
+                    if (clock.elapsed() - last < 50)
+                        return;
+                    last = clock.elapsed();
+                    const int permille = int(std::min(1.0, double(done) / total) * 1000);
+                    QMetaObject::invokeMethod(
+                        this,
+                        [this, generation, permille] {
+                            if (generation == m_exportGeneration)
+                                m_progress->setValue(permille);
+                        },
+                        Qt::QueuedConnection);
+                },
+                &cancel);
+        },
+        [this, out](Expected<ExportResult> r) {
+            m_exporting = false;
+            m_progress->setVisible(false);
+            m_cancel->setVisible(false);
+            if (!r) {
+                m_resultText = tr("Export failed: %1. Nothing was written.").arg(r.error().message());
+                m_resultLabel->setText(QStringLiteral("<span style=\"color:#b3261e\">%1</span>").arg(m_resultText.toHtmlEscaped()));
+                updateButtons();
+                emit exportFinished(false);
+                return;
+            }
+            m_result = *r;
+            QStringList names;
+            for (const QString& f : r->files)
+                names << QFileInfo(f).fileName();
+            m_resultText = tr("Wrote %1 in %2 file(s): %3").arg(formatBytes(r->bytes)).arg(r->files.size()).arg(names.join(QStringLiteral(", ")));
+            if (r->overflow)
+                m_resultText += tr("; %1 values overflowed to inf").arg(QLocale().toString(qlonglong(r->overflow)));
+            if (!r->warnings.isEmpty())
+                m_resultText += QStringLiteral("; ") + r->warnings.join(QStringLiteral("; "));
+            m_resultLabel->setText(QStringLiteral("<span style=\"color:#2e7d32\">%1</span>").arg(m_resultText.toHtmlEscaped()));
+            m_resultLabel->setToolTip(r->files.join(QLatin1Char('\n')));
+            updateButtons();
+            emit exportFinished(true);
+        });
+    return true;
+}
+
+void ExportDialog::cancelExport()
+{
+    if (!m_exporting)
+        return;
+    m_exportTask->stop(); // runExport removes what it had written before it returns
+    ++m_exportGeneration;
+    m_exporting = false;
+    m_progress->setVisible(false);
+    m_cancel->setVisible(false);
+    m_resultText = tr("Cancelled; nothing was written.");
+    m_resultLabel->setText(m_resultText);
+    updateButtons();
+    emit exportFinished(false);
+}
+
+QString ExportDialog::resultText() const
+{
+    return m_resultText;
+}
+
+} // namespace ckpt
