@@ -420,7 +420,7 @@ int main(int argc, char** argv)
     parser.setApplicationDescription(QStringLiteral(
         "Look inside PyTorch and safetensors checkpoints without loading them.\n\n"
         "Commands:\n"
-        "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys\n"
+        "  info FILE   format, tensor count, elements, bytes per dtype, top-level keys (--model: the model view)\n"
         "  tree FILE   every object in the file as a tree (--json: the tensors with their container paths)\n"
         "  stats FILE  min, max, mean, std, L2, zeros, NaN, Inf of every tensor (--key GLOB on the dotted path)\n"
         "  export FILE -o OUT  a state dict, or part of it, renamed and cast, as a torch file or safetensors\n"
@@ -449,12 +449,14 @@ int main(int argc, char** argv)
     QCommandLineOption atol(QStringLiteral("atol"), QStringLiteral("diff: absolute tolerance, default 1e-8."), QStringLiteral("a"), QStringLiteral("1e-8"));
     QCommandLineOption strip(QStringLiteral("strip-prefix"), QStringLiteral("diff/check-load: strip this key prefix on both sides; repeatable."), QStringLiteral("prefix"));
     QCommandLineOption into(QStringLiteral("into"), QStringLiteral("check-load: the reference state dict (the model's own, saved once)."), QStringLiteral("ref"));
+    QCommandLineOption model(QStringLiteral("model"), QStringLiteral("info: add the model view (module tree totals, "
+                                                                      "optimizer mapping, findings, training metadata)."));
     QCommandLineOption bins(QStringLiteral("bins"), QStringLiteral("hist: number of bins (default 100)."), QStringLiteral("n"), QStringLiteral("100"));
     QCommandLineOption range(QStringLiteral("range"), QStringLiteral("hist: value range LO HI (default: finite min..max)."), QStringLiteral("lo,hi"));
     QCommandLineOption logAbs(QStringLiteral("log-abs"), QStringLiteral("hist: bin log10 |x| instead of x."));
     QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist: cpu, cuda or auto (default)."), QStringLiteral("backend"), QStringLiteral("auto"));
     parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
-        bins, range, logAbs, backend });
+        bins, range, logAbs, backend, model });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
     // `--range LO HI` takes two values; QCommandLineParser takes one, so join them before it parses.
@@ -548,21 +550,24 @@ int main(int argc, char** argv)
     if (args[0] == QLatin1String("stats"))
         return statsCommand(c, parser.value(key), parser.isSet(json));
     if (args[0] == QLatin1String("info")) {
+        // The module/optimizer view costs more than opening on files of many tensors: only when asked.
         const auto summary = summarize(c);
-        const Semantic sem = analyze(c);
+        const bool withModel = parser.isSet(model);
+        const Semantic sem = withModel ? analyze(c) : Semantic {};
         if (parser.isSet(json)) {
             QJsonObject o = summaryToJson(summary);
-            o.insert(QStringLiteral("semantic"), semanticToJson(c, sem));
+            if (withModel)
+                o.insert(QStringLiteral("semantic"), semanticToJson(c, sem));
             printJson(o);
         } else {
-            print(summaryToText(summary) + semanticToText(c, sem));
+            print(summaryToText(summary) + (withModel ? semanticToText(c, sem) : QString()));
         }
     } else if (parser.isSet(json)) {
         printJson(treeJson(c));
     } else {
-        ObjectTreeModel model;
-        model.setCheckpoint(*ck);
-        print(model.dump());
+        ObjectTreeModel treeModel;
+        treeModel.setCheckpoint(*ck);
+        print(treeModel.dump());
     }
     return Ok;
 }

@@ -96,7 +96,7 @@ Expected<PickleScan> scanPickles(const QString& path)
     }
     // A legacy torch file is five pickles in a row, then raw storages; a plain pickle file one or more.
     scan.format = QStringLiteral("pickle");
-    const bool pickleStart = !bytes.empty() && (bytes[0] == 0x80 || std::strchr("(]}cNIJKLSUVX", bytes[0]) != nullptr);
+    const bool pickleStart = !bytes.empty() && bytes[0] != 0 && (bytes[0] == 0x80 || std::strchr("(]}cNIJKLSUVX", bytes[0]) != nullptr);
     if (!pickleStart)
         return Error { ErrorKind::NotACheckpoint, path, {}, QStringLiteral("neither a pickle, a zip of pickles nor safetensors") };
     scanStream(bytes, path, QStringLiteral("pickle"), scan, 16);

@@ -253,6 +253,8 @@ private:
     const std::vector<ObjId>& tupleItems(ObjId id) const
     {
         static const std::vector<ObjId> empty;
+        if (!m_g.valid(id)) // e.g. the args of an object made by copyreg._reconstructor
+            return empty;
         const auto& o = m_g.at(id);
         return (o.kind == ObjKind::Tuple || o.kind == ObjKind::List) ? o.items : empty;
     }
@@ -505,7 +507,8 @@ ObjId Interpreter::numpyScalar(const std::vector<ObjId>& a)
         } else {
             return kNoObject;
         }
-        o.integer = std::int64_t(o.real);
+        // Converting NaN, inf or |x| >= 2^63 to an integer is undefined: keep 0 there (the value lives in `real`).
+        o.integer = std::isfinite(o.real) && std::fabs(o.real) < 9.2e18 ? std::int64_t(o.real) : 0;
     } else if (kind == QLatin1Char('i')) {
         o.text = typeName("int");
         if (size < 8 && (bits >> (8 * size - 1)) & 1)

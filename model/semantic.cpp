@@ -161,11 +161,48 @@ QString shapeText(const std::vector<std::int64_t>& v)
     return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 
-using ViewKey = std::tuple<int, std::int64_t, std::vector<std::int64_t>, std::vector<std::int64_t>>;
-ViewKey viewKey(const TensorInfo& t)
+// Tensors with the same view (storage, offset, shape, stride), e.g. tied weights: grouped by storage first,
+// since nearly every tensor has a storage of its own, then compared exactly.
+bool sameView(const TensorInfo& a, const TensorInfo& b)
 {
-    return { t.storage, t.storageOffset, t.shape, t.stride };
+    return a.storage == b.storage && a.storageOffset == b.storageOffset && a.shape == b.shape && a.stride == b.stride;
 }
+
+class ViewSet {
+public:
+    explicit ViewSet(const Checkpoint& ck)
+        : m_ck(ck)
+        , m_byStorage(ck.storages.size())
+    {
+    }
+    // Adds the tensor's view; false when an equal view was there already.
+    bool insert(int tensor)
+    {
+        const TensorInfo& t = m_ck.tensors[size_t(tensor)];
+        if (t.storage < 0 || size_t(t.storage) >= m_byStorage.size())
+            return true;
+        auto& list = m_byStorage[size_t(t.storage)];
+        for (int other : list)
+            if (sameView(m_ck.tensors[size_t(other)], t))
+                return false;
+        list.push_back(tensor);
+        return true;
+    }
+    bool contains(int tensor) const
+    {
+        const TensorInfo& t = m_ck.tensors[size_t(tensor)];
+        if (t.storage < 0 || size_t(t.storage) >= m_byStorage.size())
+            return false;
+        for (int other : m_byStorage[size_t(t.storage)])
+            if (sameView(m_ck.tensors[size_t(other)], t))
+                return true;
+        return false;
+    }
+
+private:
+    const Checkpoint& m_ck;
+    std::vector<std::vector<int>> m_byStorage;
+};
 
 bool isNumeric(const QString& s, qint64* value = nullptr)
 {
@@ -259,12 +296,12 @@ void mapOptimizer(const Checkpoint& ck, OptimizerInfo& opt, const Semantic& sem)
     const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
     opt.stateDict = sem.primary;
     std::vector<const std::pair<QString, int>*> candidates;
-    std::set<ViewKey> seen;
+    ViewSet seen(ck);
     for (const auto& e : sd.entries) {
         const TensorInfo& t = ck.tensors[size_t(e.second)];
         // Parameters are floating point or complex; a tied weight is one parameter (model.parameters() yields
         // it once) although the state dict holds one tensor per key on the shared storage.
-        if (looksLikeBufferName(e.first) || !dtypeIsFloatingPoint(t.dtype) || !seen.insert(viewKey(t)).second)
+        if (looksLikeBufferName(e.first) || !dtypeIsFloatingPoint(t.dtype) || !seen.insert(e.second))
             continue;
         candidates.push_back(&e);
     }
@@ -377,13 +414,27 @@ void addFindings(const Checkpoint& ck, Semantic& sem)
                     keys.mid(0, 5) });
         }
         // Tied weights: several keys on one storage with the same view.
-        std::map<std::tuple<int, std::int64_t, std::vector<std::int64_t>>, QStringList> byView;
-        for (const auto& e : sd.entries) {
-            const TensorInfo& t = ck.tensors[size_t(e.second)];
-            if (t.storage >= 0 && t.numel() > 0)
-                byView[{ t.storage, t.storageOffset, t.shape }] << e.first;
+        std::vector<std::vector<size_t>> byStorage(ck.storages.size()); // entry indices
+        std::vector<QStringList> groups;
+        std::vector<int> groupOf(sd.entries.size(), -1);
+        for (size_t i = 0; i < sd.entries.size(); ++i) {
+            const TensorInfo& t = ck.tensors[size_t(sd.entries[i].second)];
+            if (t.storage < 0 || size_t(t.storage) >= byStorage.size() || t.numel() <= 0)
+                continue;
+            for (size_t j : byStorage[size_t(t.storage)])
+                if (sameView(ck.tensors[size_t(sd.entries[j].second)], t)) {
+                    if (groupOf[j] < 0) {
+                        groupOf[j] = int(groups.size());
+                        groups.push_back({ sd.entries[j].first });
+                    }
+                    groups[size_t(groupOf[j])] << sd.entries[i].first;
+                    groupOf[i] = groupOf[j];
+                    break;
+                }
+            if (groupOf[i] < 0)
+                byStorage[size_t(t.storage)].push_back(i);
         }
-        for (const auto& [view, keys] : byView)
+        for (const QStringList& keys : groups)
             if (keys.size() > 1)
                 sem.findings.push_back({ FindingKind::TiedWeights,
                     QStringLiteral("tied weights: %1 share one storage").arg(keys.join(QStringLiteral(", "))), keys });
@@ -414,38 +465,49 @@ void addFindings(const Checkpoint& ck, Semantic& sem)
 
 bool looksLikeBufferName(const QString& key)
 {
-    static const QStringList suffixes { QStringLiteral("running_mean"), QStringLiteral("running_var"),
-        QStringLiteral("num_batches_tracked"), QStringLiteral("position_ids"), QStringLiteral("inv_freq"),
-        QStringLiteral("masked_bias"), QStringLiteral("relative_position_index") };
-    const QString last = key.section(QLatin1Char('.'), -1);
-    return suffixes.contains(last);
+    static constexpr QLatin1String suffixes[] { QLatin1String("running_mean"), QLatin1String("running_var"),
+        QLatin1String("num_batches_tracked"), QLatin1String("position_ids"), QLatin1String("inv_freq"),
+        QLatin1String("masked_bias"), QLatin1String("relative_position_index") };
+    const QStringView last = QStringView(key).mid(key.lastIndexOf(QLatin1Char('.')) + 1);
+    return std::any_of(std::begin(suffixes), std::end(suffixes), [&](QLatin1String s) { return last == s; });
 }
 
-ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::map<QString, TensorRole>& roles)
+ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::unordered_map<QString, TensorRole>& roles)
 {
     ModuleTree tree;
+    tree.nodes.reserve(sd.entries.size() * 2 + 1);
     tree.nodes.push_back(ModuleNode {});
-    std::map<std::pair<int, QString>, int> childOf;
+    // Dotted prefix -> module node. The views point into the nodes' fullName strings, whose buffers stay put
+    // when the vector moves them; looking a prefix up then needs no allocation.
+    QHash<QStringView, int> moduleOf;
+    moduleOf.reserve(qsizetype(sd.entries.size()));
     for (const auto& [key, tensor] : sd.entries) {
         int node = 0;
-        const QStringList parts = key.split(QLatin1Char('.'));
-        for (qsizetype i = 0; i < parts.size(); ++i) {
-            const bool leaf = i == parts.size() - 1;
-            auto it = leaf ? childOf.end() : childOf.find({ node, parts[i] });
-            if (it == childOf.end()) {
-                ModuleNode n;
-                n.name = parts[i];
-                n.fullName = parts.mid(0, i + 1).join(QLatin1Char('.'));
-                n.parent = node;
-                const int index = int(tree.nodes.size());
-                tree.nodes.push_back(std::move(n));
-                tree.nodes[size_t(node)].children.push_back(index);
-                if (!leaf)
-                    childOf[{ node, parts[i] }] = index;
-                node = index;
-            } else {
-                node = it->second;
+        qsizetype start = 0;
+        for (;;) {
+            const qsizetype dot = key.indexOf(QLatin1Char('.'), start);
+            const bool leaf = dot < 0;
+            const qsizetype end = leaf ? key.size() : dot;
+            if (!leaf) {
+                auto it = moduleOf.constFind(QStringView(key).left(end));
+                if (it != moduleOf.constEnd()) {
+                    node = *it;
+                    start = dot + 1;
+                    continue;
+                }
             }
+            ModuleNode n;
+            n.name = key.mid(start, end - start);
+            n.fullName = leaf ? key : key.left(end); // a leaf shares the key's buffer
+            n.parent = node;
+            const int index = int(tree.nodes.size());
+            tree.nodes.push_back(std::move(n));
+            tree.nodes[size_t(node)].children.push_back(index);
+            node = index;
+            if (leaf)
+                break;
+            moduleOf.insert(QStringView(tree.nodes.back().fullName), index);
+            start = dot + 1;
         }
         ModuleNode& leafNode = tree.nodes[size_t(node)];
         leafNode.tensor = tensor;
@@ -521,19 +583,22 @@ Semantic analyze(const Checkpoint& ck)
     if (sem.primary >= 0) {
         const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
         // With an optimizer mapped, what it does not optimize is a buffer; a tied key shares its twin's view.
-        std::set<ViewKey> optimized;
+        ViewSet optimized(ck);
         bool anyMapped = false;
-        std::map<QString, int> tensorOf(sd.entries.begin(), sd.entries.end());
+        QHash<QString, int> tensorOf;
+        tensorOf.reserve(qsizetype(sd.entries.size()));
+        for (const auto& [key, tensor] : sd.entries)
+            tensorOf.insert(key, tensor);
         for (const auto& opt : sem.optimizers)
             if (opt.mapped && opt.stateDict == sem.primary) {
                 anyMapped = true;
                 for (const auto& p : opt.params)
-                    optimized.insert(viewKey(ck.tensors[size_t(tensorOf[p.parameter])]));
+                    optimized.insert(tensorOf.value(p.parameter));
             }
         for (const auto& [key, tensor] : sd.entries) {
             const TensorInfo& t = ck.tensors[size_t(tensor)];
             const bool buffer = looksLikeBufferName(key) || !dtypeIsFloatingPoint(t.dtype)
-                || (anyMapped && !optimized.count(viewKey(t)));
+                || (anyMapped && !optimized.contains(tensor));
             sem.roles[key] = buffer ? TensorRole::Buffer : TensorRole::Parameter;
         }
         sem.modules = buildModuleTree(ck, sd, sem.roles);

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace ckpt {
@@ -85,7 +86,7 @@ struct Semantic {
     std::vector<StateDictRef> stateDicts;
     int primary = -1;          // the model state dict
     ModuleTree modules;        // of the primary state dict
-    std::map<QString, TensorRole> roles; // key -> role, for the primary state dict
+    std::unordered_map<QString, TensorRole> roles; // key -> role, for the primary state dict
     std::vector<OptimizerInfo> optimizers;
     std::vector<Finding> findings;
     // Scalars worth a summary line: epoch, step, versions, learning rate, ... (label, rendered value)
@@ -94,7 +95,7 @@ struct Semantic {
 
 Semantic analyze(const Checkpoint& ck);
 
-ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::map<QString, TensorRole>& roles);
+ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::unordered_map<QString, TensorRole>& roles);
 
 // Buffers by name alone (BatchNorm running stats and the like), when no optimizer says otherwise.
 bool looksLikeBufferName(const QString& key);
