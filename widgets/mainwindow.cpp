@@ -4,11 +4,16 @@
 #include "model/modeloverview.h"
 #include "model/moduletreemodel.h"
 #include "model/objecttreemodel.h"
+#include "model/safety.h"
 #include "model/semantic.h"
 #include "model/statsjob.h"
 #include "model/summary.h"
 #include "model/tensornames.h"
+#include "widgets/comparewindow.h"
 #include "widgets/detailsview.h"
+#include "widgets/exportdialog.h"
+#include "widgets/histogramview.h"
+#include "widgets/safetybanner.h"
 #include "widgets/findingsbanner.h"
 #include "widgets/layerplot.h"
 #include "widgets/modelpage.h"
@@ -168,6 +173,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_objectsPage = splitter;
     m_modelPage = new ModelPage(m_moduleModel, m_stats);
     m_modelPage->setObjectName(QStringLiteral("modelPage"));
+    installHistogram();
     m_layerPlot = new LayerPlot;
     m_layerPlot->setObjectName(QStringLiteral("layerPlot"));
     m_tabs = new QTabWidget;
@@ -184,6 +190,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_stack->addWidget(placeholder);
     m_stack->addWidget(m_tabs);
     m_findings = new FindingsBanner;
+    m_safety = new SafetyBanner;
 
     m_errorBar = new QFrame;
     m_errorBar->setObjectName(QStringLiteral("errorBar"));
@@ -209,6 +216,7 @@ MainWindow::MainWindow(QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
     layout->addWidget(m_errorBar);
+    layout->addWidget(m_safety);
     layout->addWidget(m_findings);
     layout->addWidget(m_stack, 1);
     setCentralWidget(central);
@@ -276,6 +284,10 @@ void MainWindow::createMenus()
     file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    file->addSeparator();
+    file->addAction(tr("Co&mpare With..."), this, &MainWindow::compareWithDialog);
+    file->addAction(tr("&Export..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::openExportDialog);
+    file->addAction(tr("&Safety Report..."), this, [this] { m_safety->showDetails(); });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
     rebuildRecentMenu();
@@ -399,6 +411,8 @@ bool MainWindow::openFile(const QString& path)
     m_layerPlot->setBlocks(blocks);
     updateLayerProfile();
     updateFindings();
+    m_safety->setScan(scanFile(absolute)); // reads only the pickles: milliseconds
+    showSelectedHistogram(m_modelPage->pane()->currentNode());
     const bool hasModel = m_moduleModel->rowCount() > 0;
     m_tabs->setTabEnabled(m_tabs->indexOf(m_modelPage), hasModel);
     m_tabs->setTabEnabled(m_tabs->indexOf(m_layerPlot), !blocks.empty());
@@ -725,6 +739,16 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 
 void MainWindow::dropEvent(QDropEvent* event)
 {
+    // Two files dropped at once: compare them.
+    QStringList dropped;
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile())
+            dropped << url.toLocalFile();
+    if (dropped.size() >= 2) {
+        event->acceptProposedAction();
+        openCompare(dropped[0], dropped[1]);
+        return;
+    }
     const auto path = firstLocalFile(event->mimeData());
     if (!path) {
         event->ignore();
@@ -732,6 +756,83 @@ void MainWindow::dropEvent(QDropEvent* event)
     }
     event->acceptProposedAction();
     openFile(*path);
+}
+
+void MainWindow::installHistogram()
+{
+    // Under the Model tab's details, so the selected tensor's distribution sits beside its statistics; shown for
+    // tensors while Details is in front, and only then computed.
+    m_histogram = new HistogramView;
+    m_histogram->setObjectName(QStringLiteral("histogram"));
+    QTabWidget* panel = m_modelPage->panel();
+    if (auto* outer = qobject_cast<QSplitter*>(panel->parentWidget())) {
+        auto* column = new QSplitter(Qt::Vertical);
+        column->setObjectName(QStringLiteral("detailsColumn"));
+        column->setChildrenCollapsible(false);
+        outer->replaceWidget(outer->indexOf(panel), column);
+        column->addWidget(panel);
+        column->addWidget(m_histogram);
+        panel->show();
+        column->setStretchFactor(0, 3);
+        column->setStretchFactor(1, 2);
+        column->setSizes({ 420, 300 });
+        connect(panel, &QTabWidget::currentChanged, this, [this] { showSelectedHistogram(m_modelPage->pane()->currentNode()); });
+        m_histogram->hide(); // until a tensor is selected
+    } else {
+        panel->addTab(m_histogram, tr("Histogram"));
+    }
+    connect(m_modelPage->pane(), &ModulePane::currentNodeChanged, this, &MainWindow::showSelectedHistogram);
+}
+
+void MainWindow::showSelectedHistogram(int node)
+{
+    const ModuleTree* tree = m_moduleModel->tree();
+    const bool tensor = tree && node > 0 && size_t(node) < tree->nodes.size() && tree->nodes[size_t(node)].isLeaf();
+    if (tensor) {
+        const ModuleNode& n = tree->nodes[size_t(node)];
+        m_histogram->setTensor(m_model->checkpoint(), n.tensor, n.fullName);
+    } else {
+        m_histogram->clear();
+    }
+    QTabWidget* panel = m_modelPage->panel();
+    if (panel->indexOf(m_histogram) < 0)
+        m_histogram->setVisible(tensor && panel->currentWidget() == m_modelPage->details());
+}
+
+CompareWindow* MainWindow::openCompare(const QString& a, const QString& b)
+{
+    auto* window = new CompareWindow(this);
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    window->openFiles(a, b);
+    window->show();
+    return window;
+}
+
+void MainWindow::compareWithDialog()
+{
+    const QString filter = tr("Checkpoints (*.pth *.pt *.ckpt *.bin *.safetensors *.tar);;All files (*)");
+    const CheckpointPtr& ck = m_model->checkpoint();
+    QString a = ck ? ck->path : QString();
+    const QString dir = ck ? QFileInfo(a).absolutePath() : QDir::homePath();
+    if (a.isEmpty())
+        a = QFileDialog::getOpenFileName(this, tr("Compare: the first checkpoint (A)"), dir, filter);
+    if (a.isEmpty())
+        return;
+    const QString b = QFileDialog::getOpenFileName(this, tr("Compare %1 with (B)").arg(QFileInfo(a).fileName()), dir, filter);
+    if (!b.isEmpty())
+        openCompare(a, b);
+}
+
+void MainWindow::openExportDialog()
+{
+    const CheckpointPtr& ck = m_model->checkpoint();
+    if (!ck || !m_sem) {
+        statusBar()->showMessage(tr("Open a checkpoint to export from"), 4000);
+        return;
+    }
+    auto* dialog = new ExportDialog(ck, m_sem, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 } // namespace ckpt

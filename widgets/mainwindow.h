@@ -21,7 +21,10 @@ class QTreeView;
 
 namespace ckpt {
 
+class CompareWindow;
 class DetailsView;
+class HistogramView;
+class SafetyBanner;
 class FindingsBanner;
 class LayerPlot;
 class ModelPage;
@@ -56,6 +59,13 @@ public:
     LayerPlot* layerPlot() const { return m_layerPlot; }
     StatsJob* statsJob() const { return m_stats; }
     QWidget* objectsPage() const { return m_objectsPage; }
+    // The selected tensor's histogram (under the Model tab's details) and the banner of a file whose pickles import
+    // what is not plainly data.
+    HistogramView* histogramView() const { return m_histogram; }
+    SafetyBanner* safetyBanner() const { return m_safety; }
+    // File > Compare With (also two files dropped at once) and File > Export.
+    CompareWindow* openCompare(const QString& a, const QString& b);
+    void openExportDialog();
     // Plain text of what the window shows, for tests and accessibility.
     QString errorText() const;
     QString detailsText() const;       // the Objects tab's details
@@ -92,6 +102,9 @@ private:
     void statsFinished(bool cancelled);
     void updateFindings();
     void updateLayerProfile();
+    void installHistogram();
+    void showSelectedHistogram(int node);
+    void compareWithDialog();
 
     ObjectTreeModel* m_model = nullptr;
     TreeFilterProxy* m_proxy = nullptr;
@@ -101,6 +114,8 @@ private:
     QTabWidget* m_tabs = nullptr;
     ModelPage* m_modelPage = nullptr;
     LayerPlot* m_layerPlot = nullptr;
+    HistogramView* m_histogram = nullptr;
+    SafetyBanner* m_safety = nullptr;
     QWidget* m_objectsPage = nullptr;
     FindingsBanner* m_findings = nullptr;
     QLabel* m_statsLabel = nullptr;
