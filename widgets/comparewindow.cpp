@@ -869,8 +869,8 @@ void CompareWindow::showResult()
     m_view->header()->setSectionResizeMode(DiffTreeModel::KeyColumn, QHeaderView::Interactive);
     for (int c = DiffTreeModel::StatusColumn; c < DiffTreeModel::ColumnCount; ++c)
         m_view->resizeColumnToContents(c);
-    m_view->setColumnWidth(DiffTreeModel::StatusColumn, std::min(m_view->columnWidth(DiffTreeModel::StatusColumn), 190));
-    m_view->setColumnWidth(DiffTreeModel::KeyColumn, std::max(220, std::min(static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(DiffTreeModel::KeyColumn) + 24, 340)));
+    m_view->setColumnWidth(DiffTreeModel::StatusColumn, std::min(m_view->columnWidth(DiffTreeModel::StatusColumn), 150));
+    m_view->setColumnWidth(DiffTreeModel::KeyColumn, std::max(200, std::min(static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(DiffTreeModel::KeyColumn) + 24, 300)));
 
     std::int64_t pairs = 0;
     for (const auto& [s, n] : m_result->counts)
@@ -882,7 +882,7 @@ void CompareWindow::showResult()
         return;
     const TensorDiff* best = nullptr;
     for (const TensorDiff& d : m_result->tensors)
-        if (d.metrics && (!best || d.metrics->relL2 > best->metrics->relL2))
+        if (d.metrics && std::isfinite(d.metrics->relL2) && (!best || d.metrics->relL2 > best->metrics->relL2))
             best = &d;
     if (!best && !m_result->tensors.empty())
         best = &m_result->tensors.front();
@@ -900,18 +900,27 @@ void CompareWindow::updateSummary()
         m_buttons[s]->setText(QStringLiteral("%1 %2").arg(n).arg(diffStatusLabel(s)));
         m_buttons[s]->setEnabled(n > 0);
     }
-    // Biggest changes by rel. L2 among the pairs that have metrics.
+    // Biggest changes by rel. L2 among the pairs that have metrics; a tensor that was all zeros in A has an infinite
+    // one and is counted apart.
     std::vector<const TensorDiff*> changed;
+    int fromZero = 0;
     for (const TensorDiff& d : m_result->tensors)
-        if (d.metrics && d.metrics->relL2 > 0)
-            changed.push_back(&d);
+        if (d.metrics && d.metrics->relL2 > 0) {
+            if (std::isfinite(d.metrics->relL2))
+                changed.push_back(&d);
+            else
+                ++fromZero;
+        }
     std::sort(changed.begin(), changed.end(), [](const TensorDiff* x, const TensorDiff* y) { return x->metrics->relL2 > y->metrics->relL2; });
     QStringList parts;
     for (size_t i = 0; i < changed.size() && i < 3; ++i)
         parts << QStringLiteral("<a href=\"%1\">%2</a> %3")
                      .arg(esc(changed[i]->key), esc(changed[i]->key), DiffTreeModel::metricText(changed[i]->metrics->relL2));
-    m_biggest->setText(parts.isEmpty() ? tr("<span style=\"color:gray\">No value changed.</span>")
-                                       : tr("Biggest changes (rel. L2): %1").arg(parts.join(QStringLiteral(" · "))));
+    QString biggest = parts.isEmpty() ? tr("<span style=\"color:gray\">No value changed.</span>")
+                                      : tr("Biggest changes (rel. L2): %1").arg(parts.join(QStringLiteral(" · ")));
+    if (fromZero)
+        biggest += tr(" <span style=\"color:gray\">(%1 all-zero in A, now nonzero)</span>").arg(fromZero);
+    m_biggest->setText(biggest);
     if (m_load) {
         const LoadCheck& c = *m_load;
         if (c.loads()) {

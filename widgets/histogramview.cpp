@@ -77,6 +77,19 @@ QString valueText(double x, bool logX)
     return QStringLiteral("%1").arg(std::pow(10.0, x), 0, 'g', 4);
 }
 
+// The finite range a histogram's values span: its edges, less numpy's widening of a constant tensor (its one value
+// then sits alone in the middle bin of a range exactly 1 wide).
+std::pair<double, double> valueSpan(const Histogram& h)
+{
+    const double lo = h.edges.front(), hi = h.edges.back();
+    int nonEmpty = 0;
+    for (auto c : h.counts)
+        nonEmpty += c > 0 ? 1 : 0;
+    if (hi - lo == 1.0 && nonEmpty == 1 && h.counts.size() > 1 && h.counts[h.counts.size() / 2] > 0 && !h.underflow && !h.overflow)
+        return { (lo + hi) / 2, (lo + hi) / 2 };
+    return { lo, hi };
+}
+
 } // namespace
 
 // The plot: bars, axes with tick labels, hover and drag. Painted from the view's histograms alone.
@@ -626,11 +639,13 @@ void HistogramView::compute()
             // Both sides on the same bins: when each had its own range, bin both again over their union.
             if (!req.range && out.a && out.b && out.a->edges != out.b->edges && !cancel.load()) {
                 HistRequest both = req;
-                both.range = std::pair { std::min(out.a->edges.front(), out.b->edges.front()),
-                    std::max(out.a->edges.back(), out.b->edges.back()) };
-                if (out.a->edges.front() != both.range->first || out.a->edges.back() != both.range->second)
+                const auto spanA = valueSpan(*out.a), spanB = valueSpan(*out.b);
+                both.range = std::pair { std::min(spanA.first, spanB.first), std::max(spanA.second, spanB.second) };
+                if (both.range->first == both.range->second)
+                    both.range.reset(); // both constant and equal: numpy's own widening, as either had it
+                if (both.range && (out.a->edges.front() != both.range->first || out.a->edges.back() != both.range->second))
                     out.a = one(sa, both);
-                if (out.b->edges.front() != both.range->first || out.b->edges.back() != both.range->second)
+                if (both.range && out.b && (out.b->edges.front() != both.range->first || out.b->edges.back() != both.range->second))
                     out.b = one(sb, both);
             }
             return out;
