@@ -372,7 +372,7 @@ def main():
         e, n = R["export"], R["export"]["bytes"]
         cp = e["cp"]
         rows = [("cp (whole file)", f"{e['bytes'] / 1e9:.2f} GB", fmt_time(cp["wall_s"]), gbs(n, cp["wall_s"]),
-                 fmt_time(cp["cpu_s"]), fmt_mib(cp["rss_kib"]), "", "")]
+                 fmt_time(cp["cpu_s"]), fmt_mib(cp["rss_kib"]), "", "", "")]
         for label, ckk, thk in (("bfloat16, transformer.h.*", "ck_bf16", "torch_bf16"),
                                 ("safetensors, whole file", "ck_st", "torch_st")):
             ck, th = e[ckk], e[thk]
