@@ -380,9 +380,11 @@ std::vector<DiffBlockProfile> diffLayerProfiles(const DiffResult& r)
                 ++l.measured;
                 if (std::isfinite(d.metrics->relL2)) {
                     l.meanRelL2 += d.metrics->relL2; // a sum until divided below
+                    l.maxRelL2 = std::max(l.maxRelL2, d.metrics->relL2);
                     ++finiteCount[block][n];
+                } else {
+                    ++l.fromZero;
                 }
-                l.maxRelL2 = std::max(l.maxRelL2, d.metrics->relL2);
             }
             break;
         }

@@ -102,7 +102,8 @@ struct DiffLayer {
     int measured = 0;       // pairs with metrics (same shape in both files)
     int changed = 0;        // pairs neither equal nor close
     double meanRelL2 = 0;   // over the measured pairs with a finite rel. L2
-    double maxRelL2 = 0;
+    double maxRelL2 = 0;    // the largest finite one
+    int fromZero = 0;       // pairs whose A side is all zeros (an infinite rel. L2 when B is not)
     bool operator==(const DiffLayer&) const = default;
 };
 

@@ -231,27 +231,33 @@ protected:
         const auto& layers = m_profile->layers;
         double max = 0;
         for (const auto& l : layers)
-            if (std::isfinite(l.maxRelL2))
-                max = std::max(max, l.maxRelL2);
+            max = std::max(max, l.maxRelL2);
         const QColor text = palette().color(QPalette::WindowText);
         QFont bold = font();
         bold.setBold(true);
         p.setFont(bold);
         p.setPen(text);
         p.drawText(QRect(r.left(), 4, r.width(), fm.height()), Qt::AlignLeft,
-            CompareWindow::tr("Relative change ‖a−b‖/‖a‖ per block of %1 (bar: mean over its tensors, tick: largest)").arg(m_profile->block));
+            CompareWindow::tr("Relative change ‖a−b‖ / ‖a‖ per block of %1").arg(m_profile->block));
         p.setFont(font());
         QPen grid(palette().color(QPalette::Midlight));
         grid.setStyle(Qt::DotLine);
-        const double top = max > 0 ? max * 1.08 : 1;
-        for (int k = 0; k <= 4; ++k) {
-            const double v = top * k / 4;
+        // A 1-2-5 step giving about four grid lines; the top is the first line above the largest value.
+        double gridStep = 1;
+        if (max > 0) {
+            const double raw = max / 4, mag = std::pow(10.0, std::floor(std::log10(raw))), norm = raw / mag;
+            gridStep = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
+        }
+        const int lines = max > 0 ? int(std::ceil(max / gridStep - 1e-9)) : 4;
+        const double top = max > 0 ? lines * gridStep : 1;
+        for (int k = 0; k <= lines; ++k) {
+            const double v = k * gridStep;
             const double y = r.bottom() - v / top * r.height();
             p.setPen(grid);
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y));
             p.setPen(text);
             p.drawText(QRectF(0, y - fm.height() / 2.0, r.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
-                max > 0 ? DiffTreeModel::metricText(v) : (k == 0 ? QStringLiteral("0") : QString()));
+                max > 0 ? QString::number(v, 'g', 3) : (k == 0 ? QStringLiteral("0") : QString()));
         }
         p.setPen(palette().color(QPalette::Mid));
         p.drawLine(r.bottomLeft(), r.bottomRight());
@@ -275,7 +281,7 @@ protected:
             p.setPen(Qt::NoPen);
             p.setBrush(fill);
             p.drawRect(QRectF(x - bw / 2, r.bottom() - h, bw, h));
-            if (max > 0 && std::isfinite(l.maxRelL2)) {
+            if (max > 0) {
                 const double y = r.bottom() - l.maxRelL2 / top * r.height();
                 p.setPen(QPen(text, 2));
                 p.drawLine(QPointF(x - bw / 2, y), QPointF(x + bw / 2, y));
@@ -305,11 +311,12 @@ protected:
         }
         const DiffLayer& l = m_profile->layers[size_t(i)];
         QToolTip::showText(event->globalPosition().toPoint(),
-            CompareWindow::tr("<b>%1</b><br>mean rel. L2 %2, largest %3<br>%4 of %5 tensors changed beyond tolerance%6")
+            CompareWindow::tr("<b>%1</b><br>mean rel. L2 %2, largest %3<br>%4 of %5 tensors changed beyond tolerance%6%7")
                 .arg(esc(l.prefix), DiffTreeModel::metricText(l.meanRelL2), DiffTreeModel::metricText(l.maxRelL2))
                 .arg(l.changed)
                 .arg(l.tensors)
-                .arg(l.measured < l.tensors ? CompareWindow::tr("<br>%1 without metrics (shape or one side missing)").arg(l.tensors - l.measured) : QString()),
+                .arg(l.measured < l.tensors ? CompareWindow::tr("<br>%1 without metrics (shape or one side missing)").arg(l.tensors - l.measured) : QString(),
+                    l.fromZero ? CompareWindow::tr("<br>%1 all zeros in A (left out)").arg(l.fromZero) : QString()),
             this);
     }
 
@@ -1155,10 +1162,16 @@ void CompareWindow::showLayers()
     int changed = 0;
     for (const auto& l : p.layers)
         changed += l.changed ? 1 : 0;
-    m_layerNote->setText(tr("%1 blocks; %2 with a tensor changed beyond the tolerances. Blocks drawn hollow have no "
-                            "comparable tensor (shapes differ or a side lacks them).")
-                             .arg(p.layers.size())
-                             .arg(changed));
+    int fromZero = 0;
+    for (const auto& l : p.layers)
+        fromZero += l.fromZero;
+    QString note = tr("Bars: the mean over a block's tensors; ticks: the largest. %1 blocks, %2 with a tensor changed beyond the "
+                      "tolerances (red). Hollow blocks have no comparable tensor (shapes differ or a side lacks them).")
+                       .arg(p.layers.size())
+                       .arg(changed);
+    if (fromZero)
+        note += tr(" %1 tensors all zeros in A are left out (their relative change is infinite).").arg(fromZero);
+    m_layerNote->setText(note);
 }
 
 } // namespace ckpt

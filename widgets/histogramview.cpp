@@ -692,7 +692,8 @@ void HistogramView::updateInfo()
             parts << tr("%1 Inf").arg(count(h.inf));
         if (logX && h.zeros)
             parts << tr("%1 zeros (off a log axis)").arg(count(h.zeros));
-        parts << tr("%1, %2 ms").arg(h.backend).arg(h.milliseconds, 0, 'f', h.milliseconds < 10 ? 2 : 0);
+        parts << (h.milliseconds < 0.01 ? tr("%1, < 0.01 ms").arg(h.backend)
+                                        : tr("%1, %2 ms").arg(h.backend).arg(h.milliseconds, 0, 'f', h.milliseconds < 10 ? 2 : 0));
         return parts.join(QStringLiteral(" · "));
     };
     const Histogram& axis = m_a ? *m_a : *m_b;
