@@ -438,6 +438,8 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
 ExportDialog::~ExportDialog()
 {
     // Callbacks of both tasks refer to this dialog: their threads end first.
+    if (m_exportCancel)
+        m_exportCancel->store(true);
     m_exportTask->stop();
     m_overflowTask->stop();
 }
@@ -782,8 +784,9 @@ bool ExportDialog::startExport()
     const ExportPlan plan = m_plan;
     const QString out = outputPath();
     const double total = double(std::max<std::int64_t>(1, rp.totalBytes));
+    m_exportCancel = std::make_shared<std::atomic<bool>>(false);
     m_exportTask->start<Expected<ExportResult>>(
-        [this, ck, rp, plan, out, total, generation](const std::atomic<bool>& cancel) {
+        [this, ck, rp, plan, out, total, generation, cancel = m_exportCancel](const std::atomic<bool>&) {
             QElapsedTimer clock;
             clock.start();
             qint64 last = -1000;
@@ -801,12 +804,20 @@ bool ExportDialog::startExport()
                         },
                         Qt::QueuedConnection);
                 },
-                &cancel);
+                cancel.get());
         },
-        [this, out](Expected<ExportResult> r) {
+        [this](Expected<ExportResult> r) {
             m_exporting = false;
             m_progress->setVisible(false);
             m_cancel->setVisible(false);
+            m_cancel->setEnabled(true);
+            if (!r && m_exportCancel && m_exportCancel->load()) {
+                m_resultText = tr("Cancelled; nothing was written.");
+                m_resultLabel->setText(m_resultText);
+                updateButtons();
+                emit exportFinished(false);
+                return;
+            }
             if (!r) {
                 m_resultText = tr("Export failed: %1. Nothing was written.").arg(r.error().message());
                 m_resultLabel->setText(QStringLiteral("<span style=\"color:#b3261e\">%1</span>").arg(m_resultText.toHtmlEscaped()));
@@ -833,17 +844,23 @@ bool ExportDialog::startExport()
 
 void ExportDialog::cancelExport()
 {
-    if (!m_exporting)
+    if (!m_exporting || !m_exportCancel)
         return;
-    m_exportTask->stop(); // runExport removes what it had written before it returns
-    ++m_exportGeneration;
-    m_exporting = false;
-    m_progress->setVisible(false);
-    m_cancel->setVisible(false);
-    m_resultText = tr("Cancelled; nothing was written.");
-    m_resultLabel->setText(m_resultText);
-    updateButtons();
-    emit exportFinished(false);
+    // runExport stops between chunks and removes what it had written; its answer says whether it finished first.
+    m_exportCancel->store(true);
+    m_cancel->setEnabled(false);
+    m_resultLabel->setText(tr("Cancelling…"));
+}
+
+void ExportDialog::reject()
+{
+    // Closing stops a running export: runExport returns promptly once asked and removes what it wrote.
+    if (m_exporting && m_exportCancel) {
+        m_exportCancel->store(true);
+        m_exportTask->stop();
+        m_exporting = false;
+    }
+    QDialog::reject();
 }
 
 QString ExportDialog::resultText() const

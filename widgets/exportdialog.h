@@ -5,6 +5,7 @@
 
 #include <QDialog>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -64,6 +65,7 @@ public:
     void cancelExport();
     bool isExporting() const { return m_exporting; }
     QString resultText() const;
+    void reject() override; // stops a running export first
     const std::optional<ExportResult>& lastResult() const { return m_result; }
 
     QLineEdit* includeEdit() const { return m_include; }
@@ -105,6 +107,8 @@ private:
     bool m_exporting = false;
     bool m_outputByUser = false;
     quint64 m_exportGeneration = 0;
+    // Cancel asks runExport to stop and still takes its answer: a run that finished first did write its files.
+    std::shared_ptr<std::atomic<bool>> m_exportCancel;
     std::optional<ExportResult> m_result;
     QString m_resultText;
 
