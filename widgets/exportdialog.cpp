@@ -209,13 +209,13 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_stateDict->setObjectName(QStringLiteral("stateDict"));
     for (size_t i = 0; i < m_sem->stateDicts.size(); ++i) {
         const StateDictRef& sd = m_sem->stateDicts[i];
-        m_stateDict->addItem(tr("%1  (%2, %3 tensors)%4")
-                                 .arg(pathText(sd.path), sd.role)
+        m_stateDict->addItem(tr("%1  (%2 tensors, %3)")
+                                 .arg(pathText(sd.path))
                                  .arg(sd.entries.size())
-                                 .arg(int(i) == m_sem->primary ? tr("  — the model") : QString()),
+                                 .arg(int(i) == m_sem->primary ? tr("the model") : sd.role),
             int(i));
     }
-    connect(m_stateDict, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+    connect(m_stateDict, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Choose the state dict")); });
 
     m_include = new QLineEdit;
     m_include->setObjectName(QStringLiteral("include"));
@@ -236,7 +236,7 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_renames->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
     m_renames->setToolTip(tr("Applied in order to every kept key; \\1 refers to a group of the pattern"));
     m_renames->setMinimumHeight(110);
-    connect(m_renames, &QTableWidget::itemChanged, this, [this] { widgetsEdited(NoMerge); });
+    connect(m_renames, &QTableWidget::itemChanged, this, [this] { widgetsEdited(NoMerge, tr("Edit a rename")); });
     auto* presets = new QToolButton;
     presets->setObjectName(QStringLiteral("renamePresets"));
     presets->setText(tr("Add rule"));
@@ -271,12 +271,12 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_cast->addItem(tr("keep each tensor's dtype"), QString());
     for (DType t : { DType::Float16, DType::BFloat16, DType::Float32 })
         m_cast->addItem(tr("cast floating-point tensors to %1").arg(dtypeName(t)), dtypeName(t));
-    connect(m_cast, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+    connect(m_cast, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Change the dtype")); });
     m_format = new QComboBox;
     m_format->setObjectName(QStringLiteral("format"));
     m_format->addItem(tr("torch (.pth, torch.load)"), int(ExportFormat::Torch));
     m_format->addItem(tr("safetensors"), int(ExportFormat::Safetensors));
-    connect(m_format, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge); });
+    connect(m_format, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Change the format")); });
     m_shard = new QLineEdit;
     m_shard->setObjectName(QStringLiteral("shardSize"));
     m_shard->setPlaceholderText(tr("one file; e.g. 5GB, 500MB, 2GiB"));
@@ -311,12 +311,19 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     redo->setShortcut(QKeySequence::Redo);
     addAction(undo);
     addAction(redo);
-    auto* undoButton = new QToolButton;
+    // Fixed labels; what would be undone or redone shows as the tooltip.
+    auto* undoButton = new QPushButton(tr("Undo"));
     undoButton->setObjectName(QStringLiteral("undo"));
-    undoButton->setDefaultAction(undo);
-    auto* redoButton = new QToolButton;
+    connect(undoButton, &QPushButton::clicked, m_undo, &QUndoStack::undo);
+    connect(m_undo, &QUndoStack::canUndoChanged, undoButton, &QPushButton::setEnabled);
+    connect(m_undo, &QUndoStack::undoTextChanged, undoButton, [undoButton](const QString& t) { undoButton->setToolTip(tr("Undo: %1 (Ctrl+Z)").arg(t)); });
+    undoButton->setEnabled(false);
+    auto* redoButton = new QPushButton(tr("Redo"));
     redoButton->setObjectName(QStringLiteral("redo"));
-    redoButton->setDefaultAction(redo);
+    connect(redoButton, &QPushButton::clicked, m_undo, &QUndoStack::redo);
+    connect(m_undo, &QUndoStack::canRedoChanged, redoButton, &QPushButton::setEnabled);
+    connect(m_undo, &QUndoStack::redoTextChanged, redoButton, [redoButton](const QString& t) { redoButton->setToolTip(tr("Redo: %1 (Ctrl+Shift+Z)").arg(t)); });
+    redoButton->setEnabled(false);
     auto* saveRecipe = new QPushButton(tr("Save recipe…"));
     connect(saveRecipe, &QPushButton::clicked, this, &ExportDialog::saveRecipeDialog);
     auto* loadRecipe = new QPushButton(tr("Load recipe…"));
@@ -563,7 +570,7 @@ ExportPlan ExportDialog::planFromWidgets() const
     return p;
 }
 
-void ExportDialog::widgetsEdited(Field field)
+void ExportDialog::widgetsEdited(Field field, const QString& text)
 {
     if (m_syncing)
         return;
@@ -576,7 +583,7 @@ void ExportDialog::widgetsEdited(Field field)
     case IncludeField: what = tr("Edit include"); break;
     case ExcludeField: what = tr("Edit exclude"); break;
     case ShardField: what = tr("Edit shard size"); break;
-    case NoMerge: what = tr("Edit the plan"); break;
+    case NoMerge: what = text.isEmpty() ? tr("Edit the plan") : text; break;
     }
     pushPlan(planFromWidgets(), field, what);
     updateButtons();

@@ -88,7 +88,7 @@ private:
     void applyPlan(const ExportPlan& plan); // from the undo stack: the plan becomes this, the widgets follow
     void syncWidgets();
     ExportPlan planFromWidgets() const;
-    void widgetsEdited(Field field);
+    void widgetsEdited(Field field, const QString& text = {});
     void pushPlan(const ExportPlan& next, Field field, const QString& text);
     void refreshPreview();
     void updateButtons();
