@@ -382,6 +382,9 @@ bool MainWindow::openFile(const QString& path)
     if (!ck) {
         spdlog::warn("cannot open {}: {}", utf8(absolute), utf8(ck.error().message()));
         showError(tr("Cannot open %1").arg(info.fileName()), ck.error().message());
+        // A raw pickle is no checkpoint, but what it would run is still worth saying.
+        if (auto scan = scanFile(absolute); scan && scan->verdict == SafetyClass::Dangerous)
+            m_safety->setScan(scan);
         return false;
     }
     hideError();

@@ -120,9 +120,11 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
                                           "#safetyBar QLabel { color: #611a15; }")
                          : QStringLiteral("#safetyBar { background: #fff4d6; border-bottom: 1px solid #e8c872; }"
                                           "#safetyBar QLabel { color: #4d3800; }"));
-    m_label->setText(QStringLiteral("<b>%1 (%2):</b> %3")
-                         .arg(title.toHtmlEscaped(), safetyClassName(r.verdict), body.toHtmlEscaped()));
-    m_plain = QStringLiteral("%1 (%2): %3").arg(title, safetyClassName(r.verdict), body);
+    const QString file = QFileInfo(r.path).fileName();
+    m_label->setText(QStringLiteral("<b>%1 (%2)%3:</b> %4")
+                         .arg(title.toHtmlEscaped(), safetyClassName(r.verdict),
+                             file.isEmpty() ? QString() : QStringLiteral(" — ") + file.toHtmlEscaped(), body.toHtmlEscaped()));
+    m_plain = QStringLiteral("%1 (%2)%3: %4").arg(title, safetyClassName(r.verdict), file.isEmpty() ? QString() : QStringLiteral(" — ") + file, body);
     m_details->setEnabled(true);
     setVisible(true);
     if (m_dialog && m_dialog->isVisible())
