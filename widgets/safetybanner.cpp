@@ -103,13 +103,13 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
         list += tr(" and %1 more").arg(more);
     QString title, body;
     if (r.verdict == SafetyClass::Dangerous) {
-        title = tr("Dangerous file");
-        body = tr("Its pickles import %1, which can run code when torch.load opens it without weights_only=True. "
+        title = tr("Dangerous");
+        body = tr("its pickles import %1, which can run code when torch.load opens it without weights_only=True. "
                   "Checkpoint Lens never executes them.")
                    .arg(list);
     } else if (!names.isEmpty()) {
         title = tr("Unknown globals");
-        body = tr("Its pickles import %1, which torch.load(weights_only=True) refuses. They are shown as inert objects here.")
+        body = tr("its pickles import %1, which torch.load(weights_only=True) refuses. They are shown as inert objects here.")
                    .arg(list);
     } else {
         title = tr("Not fully scanned");
@@ -121,10 +121,9 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
                          : QStringLiteral("#safetyBar { background: #fff4d6; border-bottom: 1px solid #e8c872; }"
                                           "#safetyBar QLabel { color: #4d3800; }"));
     const QString file = QFileInfo(r.path).fileName();
-    m_label->setText(QStringLiteral("<b>%1 (%2)%3:</b> %4")
-                         .arg(title.toHtmlEscaped(), safetyClassName(r.verdict),
-                             file.isEmpty() ? QString() : QStringLiteral(" — ") + file.toHtmlEscaped(), body.toHtmlEscaped()));
-    m_plain = QStringLiteral("%1 (%2)%3: %4").arg(title, safetyClassName(r.verdict), file.isEmpty() ? QString() : QStringLiteral(" — ") + file, body);
+    const QString head = file.isEmpty() ? title : QStringLiteral("%1: %2").arg(title, file);
+    m_label->setText(QStringLiteral("<b>%1</b> — %2").arg(head.toHtmlEscaped(), body.toHtmlEscaped()));
+    m_plain = QStringLiteral("%1 — %2").arg(head, body);
     m_details->setEnabled(true);
     setVisible(true);
     if (m_dialog && m_dialog->isVisible())
