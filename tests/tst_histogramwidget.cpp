@@ -346,6 +346,14 @@ private slots:
         WAIT_READY(*w.histogramView());
         if (qEnvironmentVariableIsSet("CKPTLENS_SCREENSHOT_LOG"))
             w.histogramView()->setLogY(true);
+        if (qEnvironmentVariableIsSet("CKPTLENS_SCREENSHOT_LOGX")) {
+            w.histogramView()->setLogX(true);
+            WAIT_READY(*w.histogramView());
+        }
+        if (const QStringList zoom = qEnvironmentVariable("CKPTLENS_SCREENSHOT_ZOOM").split(QLatin1Char(',')); zoom.size() == 2) {
+            w.histogramView()->zoomTo(zoom[0].toDouble(), zoom[1].toDouble());
+            WAIT_READY(*w.histogramView());
+        }
         QTest::qWait(500);
         QVERIFY(w.grab().save(dir + QStringLiteral("/histogram.png")));
     }

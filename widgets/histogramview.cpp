@@ -32,12 +32,20 @@ std::vector<double> niceTicks(double lo, double hi, int count, double* stepOut =
     const double raw = (hi - lo) / std::max(1, count);
     const double mag = std::pow(10.0, std::floor(std::log10(raw)));
     const double norm = raw / mag;
-    const double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
-    if (stepOut)
-        *stepOut = step;
-    for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9 && ticks.size() < 64; k += 1)
-        ticks.push_back(std::fabs(k * step) < step * 1e-9 ? 0.0 : k * step);
-    return ticks;
+    // The nearest of 1, 2, 5, 10; one notch finer while that leaves fewer than three ticks.
+    static constexpr double kSteps[] = { 0.5, 1, 2, 5, 10 };
+    int notch = norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 3 : 4;
+    for (;; --notch) {
+        const double step = kSteps[notch] * mag;
+        ticks.clear();
+        for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9 && ticks.size() < 64; k += 1)
+            ticks.push_back(std::fabs(k * step) < step * 1e-9 ? 0.0 : k * step);
+        if (ticks.size() >= 3 || notch == 0) {
+            if (stepOut)
+                *stepOut = step;
+            return ticks;
+        }
+    }
 }
 
 QString tickLabel(double v, double step)
@@ -291,7 +299,7 @@ protected:
             for (double k = std::ceil(lo); k <= hi; k += every)
                 xTicks.push_back(k);
         } else {
-            xTicks = niceTicks(lo, hi, std::max(2, r.width() / 90), &step);
+            xTicks = niceTicks(lo, hi, std::max(3, r.width() / 80), &step);
         }
         int lastRight = -1000;
         for (double t : xTicks) {
@@ -300,7 +308,7 @@ protected:
             p.drawLine(QPointF(x, r.bottom()), QPointF(x, r.bottom() + 4));
             QString label;
             if (decades)
-                label = QStringLiteral("1e%1").arg(int(t));
+                label = std::abs(t) <= 3 ? QString::number(std::pow(10.0, t), 'g', 1) : QStringLiteral("1e%1").arg(int(t));
             else if (logX)
                 label = QString::number(std::pow(10.0, t), 'g', 3);
             else
