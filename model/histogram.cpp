@@ -125,6 +125,7 @@ Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const His
     };
     std::vector<Private> priv(static_cast<size_t>(workers));
     const double* edges = h.edges.data();
+    const double scale = double(bins) / (hi - lo); // histogramBin falls back to numpy's division when not finite
     if (!parallelChunks(v.numel, kChunk, workers, [&](std::int64_t begin, std::int64_t count, int w) {
             const double* x = decode(begin, count, w);
             Private& p = priv[size_t(w)];
@@ -151,7 +152,7 @@ Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const His
                 } else if (s > hi) {
                     ++p.over;
                 } else {
-                    ++p.counts[size_t(histogramBin(s, edges, bins, lo, hi))];
+                    ++p.counts[size_t(histogramBin(s, edges, bins, lo, hi, scale))];
                 }
             }
         }, cancel))

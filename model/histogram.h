@@ -40,11 +40,14 @@ struct Histogram {
 // The bin edges numpy computes for (lo, hi, bins), including its widening of an empty range by 0.5.
 std::vector<double> histogramEdges(double lo, double hi, int bins);
 
-// The bin of a value known to lie in [edges.front(), edges.back()], as numpy assigns it: the index from the
-// scaled offset, corrected by one against the double edges where rounding put it on the wrong side.
-inline int histogramBin(double x, const double* edges, int bins, double lo, double hi)
+// The bin of a value known to lie in [edges.front(), edges.back()], as numpy assigns it: an index from the
+// scaled offset, corrected by one against the double edges where rounding put it on the wrong side. The
+// correction is what makes the answer exact, so the index may come from a multiplication by bins / (hi - lo)
+// (`scale`, a few times cheaper than numpy's division) as long as it is off by at most one.
+inline int histogramBin(double x, const double* edges, int bins, double lo, double hi, double scale = 0)
 {
-    int i = int((x - lo) / (hi - lo) * bins);
+    const double f = scale > 0 && scale < 1e300 ? (x - lo) * scale : (x - lo) / (hi - lo) * bins;
+    int i = f < double(bins) ? int(f) : bins;
     if (i >= bins)
         i = bins - 1;
     if (i < 0)
