@@ -889,10 +889,12 @@ void CompareWindow::showResult()
         return;
     const TensorDiff* best = nullptr;
     for (const TensorDiff& d : m_result->tensors)
-        if (d.metrics && std::isfinite(d.metrics->relL2) && (!best || d.metrics->relL2 > best->metrics->relL2))
+        if (d.metrics && std::isfinite(d.metrics->relL2) && d.metrics->relL2 > 0 && (!best || d.metrics->relL2 > best->metrics->relL2))
             best = &d;
-    if (!best && !m_result->tensors.empty())
-        best = &m_result->tensors.front();
+    // No value changed: the worst status (a shape change, a missing key) says more than an equal pair.
+    for (const TensorDiff& d : m_result->tensors)
+        if (!best || (best->metrics && best->metrics->relL2 > 0 ? false : diffSeverity(d.status) > diffSeverity(best->status)))
+            best = &d;
     if (best)
         selectKey(best->key);
 }
