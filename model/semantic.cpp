@@ -437,7 +437,7 @@ void addFindings(const Checkpoint& ck, Semantic& sem)
         for (const QStringList& keys : groups)
             if (keys.size() > 1)
                 sem.findings.push_back({ FindingKind::TiedWeights,
-                    QStringLiteral("tied weights: %1 share one storage").arg(keys.join(QStringLiteral(", "))), keys });
+                    QStringLiteral("%1 share one storage").arg(keys.join(QStringLiteral(", "))), keys });
         QSet<QString> floatTypes;
         for (const auto& e : sd.entries)
             if (dtypeIsFloatingPoint(ck.tensors[size_t(e.second)].dtype))

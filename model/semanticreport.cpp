@@ -119,7 +119,7 @@ QString semanticToText(const Checkpoint& ck, const Semantic& sem)
         }
     }
     for (const auto& f : sem.findings)
-        out += QStringLiteral("note:            %1\n").arg(f.message);
+        out += QStringLiteral("note:            [%1] %2\n").arg(findingKindName(f.kind), f.message);
     if (!sem.metadata.empty()) {
         out += QStringLiteral("metadata:\n");
         for (const auto& [k, v] : sem.metadata)
