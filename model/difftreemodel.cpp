@@ -226,7 +226,8 @@ QString DiffTreeModel::statusText(const Node& n) const
             present.push_back(s);
     if (present.size() == 1)
         return tr("all %1").arg(diffStatusLabel(present.front()));
-    std::sort(present.begin(), present.end(), [](DiffStatus x, DiffStatus y) { return diffSeverity(x) > diffSeverity(y); });
+    std::sort(
+        present.begin(), present.end(), [](DiffStatus x, DiffStatus y) { return diffSeverity(x) > diffSeverity(y); });
     QStringList parts;
     for (DiffStatus s : present)
         parts << QStringLiteral("%1 %2").arg(n.counts[size_t(s)]).arg(diffStatusLabel(s));
@@ -279,7 +280,9 @@ QVariant DiffTreeModel::data(const QModelIndex& index, int role) const
         if (column == CosineColumn && d && d->metrics && !d->metrics->cosine)
             return tr("Undefined: one side is all zeros");
         if (!d && column >= RelL2Column && column <= DifferingColumn)
-            return column == DifferingColumn ? tr("Sum over the tensors below") : column == CosineColumn ? tr("Lowest of the tensors below") : tr("Largest of the tensors below");
+            return column == DifferingColumn ? tr("Sum over the tensors below")
+                : column == CosineColumn     ? tr("Lowest of the tensors below")
+                                             : tr("Largest of the tensors below");
         return {};
     case Qt::TextAlignmentRole:
         if (column >= RelL2Column && column <= DifferingColumn)
@@ -295,9 +298,11 @@ QVariant DiffTreeModel::data(const QModelIndex& index, int role) const
         case CosineColumn: return n.cosine <= 1 ? QVariant(n.cosine) : QVariant();
         case DifferingColumn: return n.differing >= 0 ? QVariant(qlonglong(n.differing)) : QVariant();
         case AColumn:
-            return d && d->tensorA >= 0 && m_a ? QVariant(qlonglong(m_a->tensors[size_t(d->tensorA)].numel())) : QVariant();
+            return d && d->tensorA >= 0 && m_a ? QVariant(qlonglong(m_a->tensors[size_t(d->tensorA)].numel()))
+                                               : QVariant();
         case BColumn:
-            return d && d->tensorB >= 0 && m_b ? QVariant(qlonglong(m_b->tensors[size_t(d->tensorB)].numel())) : QVariant();
+            return d && d->tensorB >= 0 && m_b ? QVariant(qlonglong(m_b->tensors[size_t(d->tensorB)].numel()))
+                                               : QVariant();
         }
         return {};
     case StatusRole: return int(n.worst);

@@ -41,7 +41,8 @@ void leaves(const QAbstractItemModel* m, const QModelIndex& parent, std::map<QSt
     for (int r = 0; r < m->rowCount(parent); ++r) {
         const QModelIndex i = m->index(r, 0, parent);
         if (i.data(DiffTreeModel::DiffIndexRole).toInt() >= 0)
-            out[i.data(DiffTreeModel::KeyRole).toString()] = i.siblingAtColumn(DiffTreeModel::StatusColumn).data().toString();
+            out[i.data(DiffTreeModel::KeyRole).toString()]
+                = i.siblingAtColumn(DiffTreeModel::StatusColumn).data().toString();
         leaves(m, i, out);
     }
 }
@@ -102,7 +103,8 @@ private slots:
         QCOMPARE(finished.count(), 1);
         QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
         for (DiffStatus s : kDiffStatuses) {
-            QCOMPARE(w.filterButton(s)->text(), QStringLiteral("%1 %2").arg(countOf(*expected, s)).arg(diffStatusLabel(s)));
+            QCOMPARE(
+                w.filterButton(s)->text(), QStringLiteral("%1 %2").arg(countOf(*expected, s)).arg(diffStatusLabel(s)));
             QCOMPARE(w.filterButton(s)->isEnabled(), countOf(*expected, s) > 0);
             QCOMPARE(w.result()->counts.count(s) ? w.result()->counts.at(s) : 0, countOf(*expected, s));
         }
@@ -122,10 +124,12 @@ private slots:
     void filterByStatus()
     {
         CompareWindow w;
-        QVERIFY(w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_pruned.pth"))));
+        QVERIFY(
+            w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_pruned.pth"))));
         WAIT_DIFF(w);
         const DiffResult& r = *w.result();
-        QVERIFY(countOf(r, DiffStatus::Equal) > 0 && countOf(r, DiffStatus::OnlyA) > 0 && countOf(r, DiffStatus::Shape) > 0);
+        QVERIFY(countOf(r, DiffStatus::Equal) > 0 && countOf(r, DiffStatus::OnlyA) > 0
+            && countOf(r, DiffStatus::Shape) > 0);
         const size_t all = leaves(w.proxy()).size();
 
         // Hiding "equal" leaves everything else.
@@ -170,9 +174,11 @@ private slots:
     void sortsByRawNumbers()
     {
         CompareWindow w;
-        QVERIFY(w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth"))));
+        QVERIFY(
+            w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth"))));
         WAIT_DIFF(w);
-        for (int column : { int(DiffTreeModel::RelL2Column), int(DiffTreeModel::MaxAbsColumn), int(DiffTreeModel::DifferingColumn) }) {
+        for (int column : { int(DiffTreeModel::RelL2Column), int(DiffTreeModel::MaxAbsColumn),
+                 int(DiffTreeModel::DifferingColumn) }) {
             w.view()->sortByColumn(column, Qt::DescendingOrder);
             // Siblings descend by the raw number; empty cells come last.
             std::function<void(const QModelIndex&)> check = [&](const QModelIndex& parent) {
@@ -186,7 +192,8 @@ private slots:
                     } else {
                         QVERIFY(!emptySeen);
                         if (last)
-                            QVERIFY2(v.toDouble() <= *last, qPrintable(i.siblingAtColumn(0).data(DiffTreeModel::KeyRole).toString()));
+                            QVERIFY2(v.toDouble() <= *last,
+                                qPrintable(i.siblingAtColumn(0).data(DiffTreeModel::KeyRole).toString()));
                         last = v.toDouble();
                     }
                     check(i.siblingAtColumn(0));
@@ -196,7 +203,10 @@ private slots:
         }
         // Keys sort naturally: layers 2 before 10 (here: 0, 1, 2 whatever the order asked).
         w.view()->sortByColumn(DiffTreeModel::KeyColumn, Qt::AscendingOrder);
-        const QModelIndex blocks = w.proxy()->match(w.proxy()->index(0, 0), DiffTreeModel::KeyRole, QStringLiteral("blocks"), 1, Qt::MatchExactly).value(0);
+        const QModelIndex blocks
+            = w.proxy()
+                  ->match(w.proxy()->index(0, 0), DiffTreeModel::KeyRole, QStringLiteral("blocks"), 1, Qt::MatchExactly)
+                  .value(0);
         QVERIFY(blocks.isValid());
         QCOMPARE(w.proxy()->index(0, 0, blocks).data().toString(), QStringLiteral("0"));
     }
@@ -221,7 +231,8 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60'000);
         QCOMPARE(countOf(*w.result(), DiffStatus::OnlyA), n);
         QCOMPARE(countOf(*w.result(), DiffStatus::OnlyB), n);
-        QCOMPARE(w.filterButton(DiffStatus::OnlyA)->text(), QStringLiteral("%1 %2").arg(n).arg(diffStatusLabel(DiffStatus::OnlyA)));
+        QCOMPARE(w.filterButton(DiffStatus::OnlyA)->text(),
+            QStringLiteral("%1 %2").arg(n).arg(diffStatusLabel(DiffStatus::OnlyA)));
 
         // Typed into the table in place: the rule applies again after a pause.
         w.rulesTable()->insertRow(0);
@@ -252,14 +263,16 @@ private slots:
         w.resize(1300, 800);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QVERIFY(w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_half.pth"))));
+        QVERIFY(
+            w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_half.pth"))));
         WAIT_DIFF(w);
         QSignalSpy stats(&w, &CompareWindow::pairStatsReady);
         QVERIFY(w.selectKey(QStringLiteral("embed.weight")));
         QTRY_VERIFY_WITH_TIMEOUT(stats.count() >= 1, 30'000);
         const QString text = w.pairText();
         QVERIFY2(text.contains(QStringLiteral("embed.weight")), qPrintable(text));
-        QVERIFY2(text.contains(QStringLiteral("float32")) && text.contains(QStringLiteral("float16")), qPrintable(text));
+        QVERIFY2(
+            text.contains(QStringLiteral("float32")) && text.contains(QStringLiteral("float16")), qPrintable(text));
         QVERIFY2(text.contains(QStringLiteral("L2 norm")) && text.contains(QStringLiteral("cosine")), qPrintable(text));
         QVERIFY2(text.contains(diffStatusLabel(DiffStatus::Dtype)), qPrintable(text));
         HistogramView* h = w.histogram();
@@ -274,7 +287,8 @@ private slots:
     void layerProfile()
     {
         CompareWindow w;
-        QVERIFY(w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth"))));
+        QVERIFY(
+            w.openFiles(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth"))));
         WAIT_DIFF(w);
         const auto expected = diffLayerProfiles(*w.result());
         QCOMPARE(w.layerProfiles(), expected);
@@ -322,7 +336,8 @@ private slots:
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QMimeData mime;
-        mime.setUrls({ QUrl::fromLocalFile(test::fixture(QStringLiteral("diff_a.pth"))), QUrl::fromLocalFile(test::fixture(QStringLiteral("diff_dp.pth"))) });
+        mime.setUrls({ QUrl::fromLocalFile(test::fixture(QStringLiteral("diff_a.pth"))),
+            QUrl::fromLocalFile(test::fixture(QStringLiteral("diff_dp.pth"))) });
         QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, {});
         QApplication::sendEvent(&w, &enter);
         QVERIFY(enter.isAccepted());
@@ -333,7 +348,8 @@ private slots:
         WAIT_DIFF(*compare);
         QCOMPARE(countOf(*compare->result(), DiffStatus::Equal), int(compare->result()->tensors.size()));
         // And File > Compare With goes through openCompare, the same way.
-        CompareWindow* second = w.openCompare(test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth")));
+        CompareWindow* second = w.openCompare(
+            test::fixture(QStringLiteral("diff_a.pth")), test::fixture(QStringLiteral("diff_step.pth")));
         WAIT_DIFF(*second);
         QVERIFY(second->result()->anyDifference());
         compare->close();

@@ -164,7 +164,8 @@ private slots:
         }
 
         // Export, and read back what was written.
-        const QString out = dir.filePath(format == int(ExportFormat::Torch) ? QStringLiteral("out.pth") : QStringLiteral("out.safetensors"));
+        const QString out = dir.filePath(
+            format == int(ExportFormat::Torch) ? QStringLiteral("out.pth") : QStringLiteral("out.safetensors"));
         d.setOutputPath(out);
         QSignalSpy finished(&d, &ExportDialog::exportFinished);
         QVERIFY(d.startExport());
@@ -199,7 +200,8 @@ private slots:
         QVERIFY(d.exportButton()->isEnabled());
         d.addRename({ QStringLiteral("^.*\\.(weight|bias)$"), QStringLiteral("\\1") });
         QTRY_VERIFY_WITH_TIMEOUT(!d.problems().isEmpty(), 10'000);
-        QVERIFY2(d.problems().join(QLatin1Char('\n')).contains(QStringLiteral("would both be written as weight")), qPrintable(d.problems().join(QLatin1Char('\n'))));
+        QVERIFY2(d.problems().join(QLatin1Char('\n')).contains(QStringLiteral("would both be written as weight")),
+            qPrintable(d.problems().join(QLatin1Char('\n'))));
         QVERIFY(!d.exportButton()->isEnabled());
         QVERIFY(!d.startExport());
         // Colliding rows are marked.
@@ -255,7 +257,8 @@ private slots:
         const auto rp = resolvePlan(*src.ck, *src.sem, d.plan());
         QVERIFY(rp);
         QCOMPARE(*d.overflowCount(), *countCastOverflow(*src.ck, *rp));
-        QVERIFY(d.summaryText().contains(*d.overflowCount() ? QStringLiteral("overflow to ±inf") : QStringLiteral("No value overflows")));
+        QVERIFY(d.summaryText().contains(
+            *d.overflowCount() ? QStringLiteral("overflow to ±inf") : QStringLiteral("No value overflows")));
     }
 
     void cancelWritesNothing()
@@ -297,7 +300,8 @@ private slots:
         const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR");
         if (dir.isEmpty())
             QSKIP("set CKPTLENS_SCREENSHOT_DIR to write screenshots");
-        const Source src = load(qEnvironmentVariable("CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("sem_sgd_dataparallel.pth"))));
+        const Source src = load(qEnvironmentVariable(
+            "CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("sem_sgd_dataparallel.pth"))));
         QVERIFY(src.ck);
         ExportDialog d(src.ck, src.sem);
         d.resize(1250, 720);

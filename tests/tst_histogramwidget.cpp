@@ -40,7 +40,8 @@ CheckpointPtr open(const QString& name)
 }
 
 // Waits for the view's next result (or the reason it has none).
-#define WAIT_READY(v) QTRY_VERIFY_WITH_TIMEOUT(!(v).isComputing() && ((v).histogram() || !(v).message().isEmpty()), 30'000)
+#define WAIT_READY(v)                                                                                                  \
+    QTRY_VERIFY_WITH_TIMEOUT(!(v).isComputing() && ((v).histogram() || !(v).message().isEmpty()), 30'000)
 
 } // namespace
 
@@ -248,10 +249,13 @@ private slots:
         req.bins = 30;
         const auto ha = computeHistogram(*a, ta, req), hb = computeHistogram(*b, tb, req);
         QVERIFY(ha && hb);
-        req.range = std::pair { std::min(ha->edges.front(), hb->edges.front()), std::max(ha->edges.back(), hb->edges.back()) };
+        req.range = std::pair { std::min(ha->edges.front(), hb->edges.front()),
+            std::max(ha->edges.back(), hb->edges.back()) };
         QCOMPARE(v.histogram()->counts, computeHistogram(*a, ta, req)->counts);
         QCOMPARE(v.histogramB()->counts, computeHistogram(*b, tb, req)->counts);
-        QCOMPARE(v.histogram()->underflow + v.histogram()->overflow + v.histogramB()->underflow + v.histogramB()->overflow, 0);
+        QCOMPARE(
+            v.histogram()->underflow + v.histogram()->overflow + v.histogramB()->underflow + v.histogramB()->overflow,
+            0);
         QVERIFY(v.infoText().contains(QStringLiteral("A: ")) && v.infoText().contains(QStringLiteral("B: ")));
         QString tip;
         for (int x = 0; x < v.canvas()->width() && tip.isEmpty(); ++x)
@@ -317,7 +321,8 @@ private slots:
         WAIT_READY(*v);
         HistRequest req;
         req.bins = v->bins();
-        QCOMPARE(v->histogram()->counts, computeHistogram(*w.treeModel()->checkpoint(), tree->nodes[size_t(node)].tensor, req)->counts);
+        QCOMPARE(v->histogram()->counts,
+            computeHistogram(*w.treeModel()->checkpoint(), tree->nodes[size_t(node)].tensor, req)->counts);
         // With the values page in front, the histogram gives it the room.
         w.modelPage()->showValues();
         QVERIFY(v->isHidden());
@@ -332,7 +337,8 @@ private slots:
         const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR");
         if (dir.isEmpty())
             QSKIP("set CKPTLENS_SCREENSHOT_DIR to write screenshots");
-        const QString file = qEnvironmentVariable("CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("sem_adam.pth")));
+        const QString file
+            = qEnvironmentVariable("CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("sem_adam.pth")));
         const QString tensor = qEnvironmentVariable("CKPTLENS_SCREENSHOT_TENSOR", QStringLiteral("embed.weight"));
         MainWindow w;
         w.resize(1400, 860);
@@ -350,7 +356,8 @@ private slots:
             w.histogramView()->setLogX(true);
             WAIT_READY(*w.histogramView());
         }
-        if (const QStringList zoom = qEnvironmentVariable("CKPTLENS_SCREENSHOT_ZOOM").split(QLatin1Char(',')); zoom.size() == 2) {
+        if (const QStringList zoom = qEnvironmentVariable("CKPTLENS_SCREENSHOT_ZOOM").split(QLatin1Char(','));
+            zoom.size() == 2) {
             w.histogramView()->zoomTo(zoom[0].toDouble(), zoom[1].toDouble());
             WAIT_READY(*w.histogramView());
         }

@@ -114,9 +114,11 @@ private slots:
     {
         MainWindow w;
         QVERIFY(w.openFile(test::fixture(QStringLiteral("malicious/in_state_dict.pth"))));
-        QVERIFY2(w.safetyBanner()->text().contains(QStringLiteral("posix.system")), qPrintable(w.safetyBanner()->text()));
+        QVERIFY2(
+            w.safetyBanner()->text().contains(QStringLiteral("posix.system")), qPrintable(w.safetyBanner()->text()));
         w.safetyBanner()->showDetails();
-        const auto items = w.safetyBanner()->dialog()->table()->findItems(QStringLiteral("posix.system"), Qt::MatchExactly, 0);
+        const auto items
+            = w.safetyBanner()->dialog()->table()->findItems(QStringLiteral("posix.system"), Qt::MatchExactly, 0);
         QCOMPARE(items.size(), 1);
         QVERIFY2(items[0]->text(4).contains(QStringLiteral("evil")), qPrintable(items[0]->text(4)));
         // The payload stays an inert node of the object tree, where the report says it is.
@@ -131,7 +133,8 @@ private slots:
         SafetyBanner* banner = w.safetyBanner();
         QCOMPARE(banner->report()->verdict, SafetyClass::Unknown);
         QVERIFY(!banner->isHidden());
-        QVERIFY2(banner->text().startsWith(QStringLiteral("Unknown globals: whole_model.pth")), qPrintable(banner->text()));
+        QVERIFY2(
+            banner->text().startsWith(QStringLiteral("Unknown globals: whole_model.pth")), qPrintable(banner->text()));
         QVERIFY2(banner->text().contains(QStringLiteral("fixture_models.SmallNet")), qPrintable(banner->text()));
         QVERIFY(banner->styleSheet().contains(QStringLiteral("#fff4d6")));
     }
@@ -139,7 +142,8 @@ private slots:
     void cleanFilesShowNothing_data()
     {
         QTest::addColumn<QString>("file");
-        for (const char* f : { "state_dict.pth", "training.pth", "sem_adam.pth", "sem_lightning.ckpt", "model.safetensors", "state_dict_legacy.pth" })
+        for (const char* f : { "state_dict.pth", "training.pth", "sem_adam.pth", "sem_lightning.ckpt",
+                 "model.safetensors", "state_dict_legacy.pth" })
             QTest::newRow(f) << QString::fromLatin1(f);
     }
 
@@ -183,7 +187,8 @@ private slots:
         w.resize(1400, 860);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QVERIFY(w.openFile(qEnvironmentVariable("CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("malicious/in_state_dict.pth")))));
+        QVERIFY(w.openFile(qEnvironmentVariable(
+            "CKPTLENS_SCREENSHOT_FILE", test::fixture(QStringLiteral("malicious/in_state_dict.pth")))));
         w.tabs()->setCurrentWidget(w.objectsPage());
         w.treeView()->expandAll();
         w.safetyBanner()->showDetails();

@@ -74,7 +74,8 @@ QString statusExplanation(DiffStatus s)
 {
     switch (s) {
     case DiffStatus::Equal: return CompareWindow::tr("Same dtype, same bytes");
-    case DiffStatus::Close: return CompareWindow::tr("Every element within |a−b| ≤ atol + rtol·|b| (numpy.allclose)");
+    case DiffStatus::Close:
+        return CompareWindow::tr("Every element within |a−b| ≤ atol + rtol·|b| (numpy.allclose)");
     case DiffStatus::Different: return CompareWindow::tr("Some elements beyond the tolerances");
     case DiffStatus::Shape: return CompareWindow::tr("Shapes differ");
     case DiffStatus::Dtype: return CompareWindow::tr("Same shape, different dtype");
@@ -130,7 +131,8 @@ public:
         m_text = text.trimmed();
         m_glob.reset();
         if (m_text.contains(QLatin1Char('*')) || m_text.contains(QLatin1Char('?')))
-            m_glob = QRegularExpression(QRegularExpression::wildcardToRegularExpression(m_text, QRegularExpression::UnanchoredWildcardConversion),
+            m_glob = QRegularExpression(QRegularExpression::wildcardToRegularExpression(
+                                            m_text, QRegularExpression::UnanchoredWildcardConversion),
                 QRegularExpression::CaseInsensitiveOption);
         invalidateRowsFilter();
     }
@@ -140,7 +142,9 @@ public:
         if (role == Qt::ForegroundRole || role == Qt::BackgroundRole) {
             const auto s = DiffStatus(index.data(DiffTreeModel::StatusRole).toInt());
             const bool leaf = index.data(DiffTreeModel::DiffIndexRole).toInt() >= 0;
-            if (role == Qt::ForegroundRole && (index.column() == DiffTreeModel::StatusColumn || (leaf && index.column() == DiffTreeModel::KeyColumn)))
+            if (role == Qt::ForegroundRole
+                && (index.column() == DiffTreeModel::StatusColumn
+                    || (leaf && index.column() == DiffTreeModel::KeyColumn)))
                 return statusForeground(s);
             if (role == Qt::BackgroundRole && index.column() == DiffTreeModel::StatusColumn && leaf)
                 return statusBackground(s);
@@ -206,7 +210,8 @@ protected:
     QRect plotRect() const
     {
         const QFontMetrics fm = fontMetrics();
-        return rect().adjusted(fm.horizontalAdvance(QStringLiteral("0.000e-00")) + 12, fm.height() + 12, -14, -(2 * fm.height() + 12));
+        return rect().adjusted(
+            fm.horizontalAdvance(QStringLiteral("0.000e-00")) + 12, fm.height() + 12, -14, -(2 * fm.height() + 12));
     }
 
     int layerAt(const QPoint& pos) const
@@ -288,11 +293,13 @@ protected:
             }
         }
         p.setBrush(Qt::NoBrush);
-        const int every = std::max(1, int(std::ceil((fm.horizontalAdvance(QString::number(layers.back().index)) + 8) / step)));
+        const int every
+            = std::max(1, int(std::ceil((fm.horizontalAdvance(QString::number(layers.back().index)) + 8) / step)));
         p.setPen(text);
         for (size_t i = 0; i < layers.size(); i += size_t(every)) {
             const int x = r.left() + int((double(i) + 0.5) * step);
-            p.drawText(QRect(x - 30, r.bottom() + 4, 60, fm.height()), Qt::AlignHCenter, QString::number(layers[i].index));
+            p.drawText(
+                QRect(x - 30, r.bottom() + 4, 60, fm.height()), Qt::AlignHCenter, QString::number(layers[i].index));
         }
         p.drawText(QRect(r.left(), r.bottom() + 4 + fm.height(), r.width(), fm.height()), Qt::AlignHCenter,
             CompareWindow::tr("%1.N (click a block to show it in the tree)").arg(m_profile->block));
@@ -311,11 +318,14 @@ protected:
         }
         const DiffLayer& l = m_profile->layers[size_t(i)];
         QToolTip::showText(event->globalPosition().toPoint(),
-            CompareWindow::tr("<b>%1</b><br>mean rel. L2 %2, largest %3<br>%4 of %5 tensors changed beyond tolerance%6%7")
+            CompareWindow::tr(
+                "<b>%1</b><br>mean rel. L2 %2, largest %3<br>%4 of %5 tensors changed beyond tolerance%6%7")
                 .arg(esc(l.prefix), DiffTreeModel::metricText(l.meanRelL2), DiffTreeModel::metricText(l.maxRelL2))
                 .arg(l.changed)
                 .arg(l.tensors)
-                .arg(l.measured < l.tensors ? CompareWindow::tr("<br>%1 without metrics (shape or one side missing)").arg(l.tensors - l.measured) : QString(),
+                .arg(l.measured < l.tensors ? CompareWindow::tr("<br>%1 without metrics (shape or one side missing)")
+                                                  .arg(l.tensors - l.measured)
+                                            : QString(),
                     l.fromZero ? CompareWindow::tr("<br>%1 all zeros in A (left out)").arg(l.fromZero) : QString()),
             this);
     }
@@ -389,7 +399,8 @@ CompareWindow::CompareWindow(QWidget* parent)
     m_error = new QLabel;
     m_error->setObjectName(QStringLiteral("compareError"));
     m_error->setWordWrap(true);
-    m_error->setStyleSheet(QStringLiteral("QLabel { background: #fdecea; color: #611a15; padding: 6px; border: 1px solid #f1aeb5; }"));
+    m_error->setStyleSheet(
+        QStringLiteral("QLabel { background: #fdecea; color: #611a15; padding: 6px; border: 1px solid #f1aeb5; }"));
     m_error->setVisible(false);
 
     // Summary bar: a filter button per status with its count, then the biggest changes.
@@ -404,9 +415,11 @@ CompareWindow::CompareWindow(QWidget* parent)
         b->setText(QStringLiteral("0 %1").arg(diffStatusLabel(s)));
         b->setToolTip(tr("%1. Click to hide or show these pairs").arg(statusExplanation(s)));
         const QColor fg = statusForeground(s), bg = statusBackground(s);
-        b->setStyleSheet(QStringLiteral("QToolButton { border: 1px solid #c8c8c8; border-radius: 3px; padding: 2px 7px; color: #9a9a9a; }"
-                                        "QToolButton:checked { border-color: %1; background: %2; color: %1; font-weight: bold; }"
-                                        "QToolButton:disabled { color: #c0c0c0; border-color: #e0e0e0; background: transparent; font-weight: normal; }")
+        b->setStyleSheet(QStringLiteral(
+            "QToolButton { border: 1px solid #c8c8c8; border-radius: 3px; padding: 2px 7px; color: #9a9a9a; }"
+            "QToolButton:checked { border-color: %1; background: %2; color: %1; font-weight: bold; }"
+            "QToolButton:disabled { color: #c0c0c0; border-color: #e0e0e0; background: transparent; font-weight: "
+            "normal; }")
                              .arg(fg.name(), bg.name()));
         connect(b, &QToolButton::toggled, this, [this, s](bool on) {
             m_proxy->setShown(s, on);
@@ -487,7 +500,8 @@ CompareWindow::CompareWindow(QWidget* parent)
     auto* suggested = new QToolButton;
     suggested->setObjectName(QStringLiteral("suggestedRules"));
     suggested->setText(tr("Suggested"));
-    suggested->setToolTip(tr("Back to the rules suggested for these two files (prefixes one side has and the other lacks)"));
+    suggested->setToolTip(
+        tr("Back to the rules suggested for these two files (prefixes one side has and the other lacks)"));
     connect(suggested, &QToolButton::clicked, this, [this] {
         m_rulesEdited = false;
         fillRules({});
@@ -668,12 +682,14 @@ void CompareWindow::setCheckpoints(CheckpointPtr a, CheckpointPtr b)
     const QFileInfo ia(m_a->path), ib(m_b->path);
     setWindowTitle(tr("%1 ↔ %2 - Checkpoint Lens").arg(ia.fileName(), ib.fileName()));
     const auto side = [](const QString& tag, const Checkpoint& ck, const QFileInfo& info) {
-        return QStringLiteral("<b>%1</b> <span title=\"%2\">%3</span> <span style=\"color:gray\">(%4, %5 tensors, %6)</span>")
+        return QStringLiteral(
+            "<b>%1</b> <span title=\"%2\">%3</span> <span style=\"color:gray\">(%4, %5 tensors, %6)</span>")
             .arg(tag, esc(info.absoluteFilePath()), esc(info.fileName()), formatName(ck.format))
             .arg(ck.tensors.size())
             .arg(formatBytes(ck.fileSize));
     };
-    m_files->setText(side(QStringLiteral("A"), *m_a, ia) + QStringLiteral(" &nbsp;&nbsp; ") + side(QStringLiteral("B"), *m_b, ib));
+    m_files->setText(
+        side(QStringLiteral("A"), *m_a, ia) + QStringLiteral(" &nbsp;&nbsp; ") + side(QStringLiteral("B"), *m_b, ib));
     m_rulesEdited = false;
     fillRules({});
     m_model->clear();
@@ -838,7 +854,8 @@ void CompareWindow::cancel()
 
 void CompareWindow::showResult()
 {
-    const QString current = m_view->currentIndex().isValid() ? m_view->currentIndex().data(DiffTreeModel::KeyRole).toString() : QString();
+    const QString current
+        = m_view->currentIndex().isValid() ? m_view->currentIndex().data(DiffTreeModel::KeyRole).toString() : QString();
     m_pair = -1; // the new result's pairs are other pairs, even under the same key
     m_model->setResult(m_a, m_b, m_result);
     if (!m_rulesEdited)
@@ -846,9 +863,11 @@ void CompareWindow::showResult()
     QStringList applied;
     for (const RenameRule& r : rules())
         applied << QStringLiteral("%1 → '%2'").arg(r.pattern, r.replacement);
-    m_rulesNote->setText(applied.isEmpty() ? tr("No rule: keys are aligned as they are.")
-                                           : (m_rulesEdited ? tr("Applied to both files' keys, in order.")
-                                                            : tr("Suggested for these files and applied: one side's keys carry a prefix the other's lack.")));
+    m_rulesNote->setText(applied.isEmpty()
+            ? tr("No rule: keys are aligned as they are.")
+            : (m_rulesEdited
+                    ? tr("Applied to both files' keys, in order.")
+                    : tr("Suggested for these files and applied: one side's keys carry a prefix the other's lack.")));
     m_profiles = diffLayerProfiles(*m_result);
     {
         const QSignalBlocker block(m_blockChoice);
@@ -869,31 +888,42 @@ void CompareWindow::showResult()
         m_scalars->setItem(int(i), 2, new QTableWidgetItem(s.b.isNull() ? tr("(absent)") : s.b));
     }
     m_scalars->resizeColumnsToContents();
-    m_tabs->setTabText(2, m_result->scalars.empty() ? tr("Metadata") : tr("Metadata (%1)").arg(m_result->scalars.size()));
+    m_tabs->setTabText(
+        2, m_result->scalars.empty() ? tr("Metadata") : tr("Metadata (%1)").arg(m_result->scalars.size()));
 
     updateSummary();
     applyFilters();
     m_view->header()->setSectionResizeMode(DiffTreeModel::KeyColumn, QHeaderView::Interactive);
     for (int c = DiffTreeModel::StatusColumn; c < DiffTreeModel::ColumnCount; ++c)
         m_view->resizeColumnToContents(c);
-    m_view->setColumnWidth(DiffTreeModel::StatusColumn, std::min(m_view->columnWidth(DiffTreeModel::StatusColumn), 150));
-    m_view->setColumnWidth(DiffTreeModel::KeyColumn, std::max(200, std::min(static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(DiffTreeModel::KeyColumn) + 24, 300)));
+    m_view->setColumnWidth(
+        DiffTreeModel::StatusColumn, std::min(m_view->columnWidth(DiffTreeModel::StatusColumn), 150));
+    m_view->setColumnWidth(DiffTreeModel::KeyColumn,
+        std::max(200,
+            std::min(
+                static_cast<const QAbstractItemView*>(m_view)->sizeHintForColumn(DiffTreeModel::KeyColumn) + 24, 300)));
 
     std::int64_t pairs = 0;
     for (const auto& [s, n] : m_result->counts)
         pairs += n;
-    m_statusLabel->setText(tr("%1 aligned keys; %2").arg(pairs).arg(m_result->anyDifference() ? tr("the files differ") : tr("no difference beyond the tolerances")));
+    m_statusLabel->setText(
+        tr("%1 aligned keys; %2")
+            .arg(pairs)
+            .arg(m_result->anyDifference() ? tr("the files differ") : tr("no difference beyond the tolerances")));
 
     // Keep the reader where they were; otherwise the biggest change.
     if (!current.isEmpty() && selectKey(current))
         return;
     const TensorDiff* best = nullptr;
     for (const TensorDiff& d : m_result->tensors)
-        if (d.metrics && std::isfinite(d.metrics->relL2) && d.metrics->relL2 > 0 && (!best || d.metrics->relL2 > best->metrics->relL2))
+        if (d.metrics && std::isfinite(d.metrics->relL2) && d.metrics->relL2 > 0
+            && (!best || d.metrics->relL2 > best->metrics->relL2))
             best = &d;
     // No value changed: the worst status (a shape change, a missing key) says more than an equal pair.
     for (const TensorDiff& d : m_result->tensors)
-        if (!best || (best->metrics && best->metrics->relL2 > 0 ? false : diffSeverity(d.status) > diffSeverity(best->status)))
+        if (!best
+            || (best->metrics && best->metrics->relL2 > 0 ? false
+                                                          : diffSeverity(d.status) > diffSeverity(best->status)))
             best = &d;
     if (best)
         selectKey(best->key);
@@ -920,11 +950,13 @@ void CompareWindow::updateSummary()
             else
                 ++fromZero;
         }
-    std::sort(changed.begin(), changed.end(), [](const TensorDiff* x, const TensorDiff* y) { return x->metrics->relL2 > y->metrics->relL2; });
+    std::sort(changed.begin(), changed.end(),
+        [](const TensorDiff* x, const TensorDiff* y) { return x->metrics->relL2 > y->metrics->relL2; });
     QStringList parts;
     for (size_t i = 0; i < changed.size() && i < 3; ++i)
         parts << QStringLiteral("<a href=\"%1\">%2</a> %3")
-                     .arg(esc(changed[i]->key), esc(changed[i]->key), DiffTreeModel::metricText(changed[i]->metrics->relL2));
+                     .arg(esc(changed[i]->key), esc(changed[i]->key),
+                         DiffTreeModel::metricText(changed[i]->metrics->relL2));
     QString biggest = parts.isEmpty() ? tr("<span style=\"color:gray\">No value changed.</span>")
                                       : tr("Biggest changes (rel. L2): %1").arg(parts.join(QStringLiteral(" · ")));
     if (fromZero)
@@ -933,8 +965,9 @@ void CompareWindow::updateSummary()
     if (m_load) {
         const LoadCheck& c = *m_load;
         if (c.loads()) {
-            m_loadLabel->setText(tr("<span style=\"color:#2e7d32\">B loads into A's model as it is</span> "
-                                    "<span style=\"color:gray\">(load_state_dict(strict=True) would find every key and shape)</span>"));
+            m_loadLabel->setText(
+                tr("<span style=\"color:#2e7d32\">B loads into A's model as it is</span> "
+                   "<span style=\"color:gray\">(load_state_dict(strict=True) would find every key and shape)</span>"));
         } else {
             QStringList what;
             if (!c.missing.isEmpty())
@@ -943,9 +976,10 @@ void CompareWindow::updateSummary()
                 what << tr("%1 unexpected").arg(c.unexpected.size());
             if (!c.sizeMismatch.empty())
                 what << tr("%1 size mismatches").arg(c.sizeMismatch.size());
-            m_loadLabel->setText(tr("<span style=\"color:#b3261e\">B does not load into A's model with strict=True</span>: %1%2")
-                                     .arg(what.join(QStringLiteral(", ")),
-                                         c.suggestion.isEmpty() ? QString() : tr(" — fix: %1").arg(esc(c.suggestion))));
+            m_loadLabel->setText(
+                tr("<span style=\"color:#b3261e\">B does not load into A's model with strict=True</span>: %1%2")
+                    .arg(what.join(QStringLiteral(", ")),
+                        c.suggestion.isEmpty() ? QString() : tr(" — fix: %1").arg(esc(c.suggestion))));
         }
     }
     m_loadLabel->setVisible(m_load.has_value());
@@ -1004,10 +1038,11 @@ void CompareWindow::showCurrentPair()
     m_statsTask->stop();
     *m_pairStats = PairStats {};
     if (!m_result || pair < 0 || size_t(pair) >= m_result->tensors.size()) {
-        m_pairView->setHtml(index.isValid() ? tr("<p><b>%1</b></p><p>%2</p><p style=\"color:gray\">Select a tensor to compare its two sides.</p>")
-                                                  .arg(esc(index.data(DiffTreeModel::KeyRole).toString()),
-                                                      esc(index.siblingAtColumn(DiffTreeModel::StatusColumn).data().toString()))
-                                            : QString());
+        m_pairView->setHtml(index.isValid()
+                ? tr("<p><b>%1</b></p><p>%2</p><p style=\"color:gray\">Select a tensor to compare its two sides.</p>")
+                      .arg(esc(index.data(DiffTreeModel::KeyRole).toString()),
+                          esc(index.siblingAtColumn(DiffTreeModel::StatusColumn).data().toString()))
+                : QString());
         m_hist->clear(tr("Select a pair to see both distributions"));
         return;
     }
@@ -1063,7 +1098,8 @@ void CompareWindow::renderPair()
     const auto row = [&](const QString& label, const QString& a, const QString& b, bool compare = true) {
         const bool differ = compare && a != b;
         const auto cell = [&](const QString& v) {
-            return QStringLiteral("<td%1>%2</td>").arg(differ ? QStringLiteral(" style=\"font-weight:bold\"") : QString(), esc(v));
+            return QStringLiteral("<td%1>%2</td>")
+                .arg(differ ? QStringLiteral(" style=\"font-weight:bold\"") : QString(), esc(v));
         };
         rows += QStringLiteral("<tr><td class=\"k\">%1</td>%2%3</tr>").arg(esc(label), cell(a), cell(b));
     };
@@ -1077,14 +1113,18 @@ void CompareWindow::renderPair()
     section(tr("Descriptor"));
     row(tr("path"), d.pathA.isEmpty() ? tr("(absent)") : d.pathA.join(QLatin1Char('/')),
         d.pathB.isEmpty() ? tr("(absent)") : d.pathB.join(QLatin1Char('/')), false);
-    row(tr("dtype"), field(ta, [](const TensorInfo& t) { return dtypeName(t.dtype); }), field(tb, [](const TensorInfo& t) { return dtypeName(t.dtype); }));
-    row(tr("shape"), field(ta, [](const TensorInfo& t) { return shapeText(t.shape); }), field(tb, [](const TensorInfo& t) { return shapeText(t.shape); }));
-    row(tr("stride"), field(ta, [](const TensorInfo& t) { return shapeText(t.stride); }), field(tb, [](const TensorInfo& t) { return shapeText(t.stride); }));
+    row(tr("dtype"), field(ta, [](const TensorInfo& t) { return dtypeName(t.dtype); }),
+        field(tb, [](const TensorInfo& t) { return dtypeName(t.dtype); }));
+    row(tr("shape"), field(ta, [](const TensorInfo& t) { return shapeText(t.shape); }),
+        field(tb, [](const TensorInfo& t) { return shapeText(t.shape); }));
+    row(tr("stride"), field(ta, [](const TensorInfo& t) { return shapeText(t.stride); }),
+        field(tb, [](const TensorInfo& t) { return shapeText(t.stride); }));
     row(tr("storage offset"), field(ta, [](const TensorInfo& t) { return QString::number(t.storageOffset); }),
         field(tb, [](const TensorInfo& t) { return QString::number(t.storageOffset); }));
     row(tr("elements"), field(ta, [](const TensorInfo& t) { return QLocale().toString(qlonglong(t.numel())); }),
         field(tb, [](const TensorInfo& t) { return QLocale().toString(qlonglong(t.numel())); }));
-    row(tr("bytes"), field(ta, [](const TensorInfo& t) { return formatBytes(t.nbytes()); }), field(tb, [](const TensorInfo& t) { return formatBytes(t.nbytes()); }));
+    row(tr("bytes"), field(ta, [](const TensorInfo& t) { return formatBytes(t.nbytes()); }),
+        field(tb, [](const TensorInfo& t) { return formatBytes(t.nbytes()); }));
     row(tr("device"), device(ca, ta), device(cb, tb));
     row(tr("parameter"), field(ta, [](const TensorInfo& t) { return t.parameter ? tr("yes") : tr("no"); }),
         field(tb, [](const TensorInfo& t) { return t.parameter ? tr("yes") : tr("no"); }));
@@ -1094,7 +1134,8 @@ void CompareWindow::renderPair()
     if (!s.done) {
         row(tr("computing…"), ta ? QStringLiteral("…") : QString(), tb ? QStringLiteral("…") : QString(), false);
     } else {
-        const auto stat = [&](const std::optional<TensorStats>& st, const QString& error, const TensorInfo* t, auto f) -> QString {
+        const auto stat
+            = [&](const std::optional<TensorStats>& st, const QString& error, const TensorInfo* t, auto f) -> QString {
             if (!t)
                 return QStringLiteral("–");
             if (!st)
@@ -1126,19 +1167,24 @@ void CompareWindow::renderPair()
         line(tr("mean |a−b|"), DiffTreeModel::metricText(m.meanAbs));
         line(tr("‖a−b‖ / ‖a‖"), DiffTreeModel::metricText(m.relL2));
         line(tr("cosine"), m.cosine ? QString::number(*m.cosine, 'f', 8) : tr("undefined (a side is all zeros)"));
-        line(tr("differing elements"), n ? tr("%1 of %2 (%3%)").arg(QLocale().toString(qlonglong(m.differing)), QLocale().toString(qlonglong(n)))
-                                               .arg(100.0 * double(m.differing) / double(n), 0, 'g', 3)
-                                         : QLocale().toString(qlonglong(m.differing)));
+        line(tr("differing elements"),
+            n ? tr("%1 of %2 (%3%)")
+                    .arg(QLocale().toString(qlonglong(m.differing)), QLocale().toString(qlonglong(n)))
+                    .arg(100.0 * double(m.differing) / double(n), 0, 'g', 3)
+              : QLocale().toString(qlonglong(m.differing)));
         line(tr("not close"), QLocale().toString(qlonglong(m.notClose)));
-        metrics = QStringLiteral("<h4>%1</h4><table cellspacing=\"0\" cellpadding=\"2\">%2</table>").arg(tr("Difference"), metrics);
+        metrics = QStringLiteral("<h4>%1</h4><table cellspacing=\"0\" cellpadding=\"2\">%2</table>")
+                      .arg(tr("Difference"), metrics);
     }
     const DiffStatus st = d.status;
-    const QString html = QStringLiteral("<html><head><style>td.k { color: gray; padding-right: 14px; white-space: nowrap; }"
-                                        "td { vertical-align: top; padding-right: 12px; } h4 { margin: 8px 0 2px 0; }</style></head><body>"
-                                        "<p><b>%1</b> &nbsp; <span style=\"color:%2; background:%3\">&nbsp;%4&nbsp;</span></p>"
-                                        "%5<table cellspacing=\"0\" cellpadding=\"2\"><tr><td></td><td><b>A</b></td><td><b>B</b></td></tr>%6</table>"
-                                        "</body></html>")
-                             .arg(esc(d.key), statusForeground(st).name(), statusBackground(st).name(), esc(diffStatusLabel(st)), metrics, rows);
+    const QString html = QStringLiteral(
+        "<html><head><style>td.k { color: gray; padding-right: 14px; white-space: nowrap; }"
+        "td { vertical-align: top; padding-right: 12px; } h4 { margin: 8px 0 2px 0; }</style></head><body>"
+        "<p><b>%1</b> &nbsp; <span style=\"color:%2; background:%3\">&nbsp;%4&nbsp;</span></p>"
+        "%5<table cellspacing=\"0\" cellpadding=\"2\"><tr><td></td><td><b>A</b></td><td><b>B</b></td></tr>%6</table>"
+        "</body></html>")
+                             .arg(esc(d.key), statusForeground(st).name(), statusBackground(st).name(),
+                                 esc(diffStatusLabel(st)), metrics, rows);
     const int scroll = m_pairView->verticalScrollBar()->value();
     m_pairView->setHtml(html);
     m_pairView->verticalScrollBar()->setValue(scroll);
@@ -1167,8 +1213,9 @@ void CompareWindow::showLayers()
     int fromZero = 0;
     for (const auto& l : p.layers)
         fromZero += l.fromZero;
-    QString note = tr("Bars: the mean over a block's tensors; ticks: the largest. %1 blocks, %2 with a tensor changed beyond the "
-                      "tolerances (red). Hollow blocks have no comparable tensor (shapes differ or a side lacks them).")
+    QString note = tr(
+        "Bars: the mean over a block's tensors; ticks: the largest. %1 blocks, %2 with a tensor changed beyond the "
+        "tolerances (red). Hollow blocks have no comparable tensor (shapes differ or a side lacks them).")
                        .arg(p.layers.size())
                        .arg(changed);
     if (fromZero)

@@ -50,7 +50,8 @@ QString sizeText(std::int64_t bytes)
 {
     if (bytes <= 0)
         return {};
-    for (const auto& [unit, factor] : { std::pair { "GB", 1'000'000'000LL }, std::pair { "MB", 1'000'000LL }, std::pair { "KB", 1'000LL } })
+    for (const auto& [unit, factor] :
+        { std::pair { "GB", 1'000'000'000LL }, std::pair { "MB", 1'000'000LL }, std::pair { "KB", 1'000LL } })
         if (bytes % factor == 0)
             return QString::number(bytes / factor) + QLatin1String(unit);
     return QString::number(bytes);
@@ -100,7 +101,10 @@ public:
     }
 
     int rowCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : int(m_rows.size()); }
-    int columnCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : ExportDialog::PreviewColumnCount; }
+    int columnCount(const QModelIndex& parent = {}) const override
+    {
+        return parent.isValid() ? 0 : ExportDialog::PreviewColumnCount;
+    }
 
     QVariant data(const QModelIndex& index, int role) const override
     {
@@ -117,7 +121,8 @@ public:
             case ExportDialog::SourceColumn: return t.sourceKey;
             case ExportDialog::OutputColumn: return t.outputKey;
             case ExportDialog::DtypeColumn:
-                return cast ? QStringLiteral("%1 → %2").arg(dtypeName(info.dtype), dtypeName(t.outputDtype)) : dtypeName(info.dtype);
+                return cast ? QStringLiteral("%1 → %2").arg(dtypeName(info.dtype), dtypeName(t.outputDtype))
+                            : dtypeName(info.dtype);
             case ExportDialog::ShapeColumn: return shapeText(info.shape);
             case ExportDialog::BytesColumn: return formatBytes(t.bytes);
             }
@@ -125,14 +130,16 @@ public:
         case Qt::ForegroundRole:
             if (collides)
                 return QColor(179, 38, 30);
-            if ((index.column() == ExportDialog::OutputColumn && renamed) || (index.column() == ExportDialog::DtypeColumn && cast))
+            if ((index.column() == ExportDialog::OutputColumn && renamed)
+                || (index.column() == ExportDialog::DtypeColumn && cast))
                 return QColor(21, 101, 192);
             return {};
         case Qt::BackgroundRole:
             return collides ? QVariant(QColor(253, 236, 234)) : QVariant();
         case Qt::ToolTipRole:
             if (collides)
-                return ExportDialog::tr("Another tensor is also written as %1: nothing can be exported").arg(t.outputKey);
+                return ExportDialog::tr("Another tensor is also written as %1: nothing can be exported")
+                    .arg(t.outputKey);
             return {};
         case Qt::TextAlignmentRole:
             if (index.column() == ExportDialog::BytesColumn)
@@ -215,12 +222,14 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
                                  .arg(int(i) == m_sem->primary ? tr("the model") : sd.role),
             int(i));
     }
-    connect(m_stateDict, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Choose the state dict")); });
+    connect(m_stateDict, &QComboBox::currentIndexChanged, this,
+        [this] { widgetsEdited(NoMerge, tr("Choose the state dict")); });
 
     m_include = new QLineEdit;
     m_include->setObjectName(QStringLiteral("include"));
     m_include->setPlaceholderText(tr("everything; e.g. encoder.*, *.weight"));
-    m_include->setToolTip(tr("Globs on the source keys, separated by commas or spaces; * crosses dots, ? is one character"));
+    m_include->setToolTip(
+        tr("Globs on the source keys, separated by commas or spaces; * crosses dots, ? is one character"));
     m_exclude = new QLineEdit;
     m_exclude->setObjectName(QStringLiteral("exclude"));
     m_exclude->setPlaceholderText(tr("nothing; e.g. *.num_batches_tracked"));
@@ -246,13 +255,15 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     menu->addAction(tr("Strip \"_orig_mod.\" (torch.compile)"), this, [this] { addPreset(Preset::StripCompile); });
     menu->addAction(tr("Remove a prefix…"), this, [this] {
         bool ok = false;
-        const QString p = QInputDialog::getText(this, tr("Remove prefix"), tr("Prefix to remove from every key:"), QLineEdit::Normal, QStringLiteral("model."), &ok);
+        const QString p = QInputDialog::getText(this, tr("Remove prefix"), tr("Prefix to remove from every key:"),
+            QLineEdit::Normal, QStringLiteral("model."), &ok);
         if (ok && !p.isEmpty())
             addPreset(Preset::RemovePrefix, p);
     });
     menu->addAction(tr("Add a prefix…"), this, [this] {
         bool ok = false;
-        const QString p = QInputDialog::getText(this, tr("Add prefix"), tr("Prefix to put before every key:"), QLineEdit::Normal, QStringLiteral("model."), &ok);
+        const QString p = QInputDialog::getText(this, tr("Add prefix"), tr("Prefix to put before every key:"),
+            QLineEdit::Normal, QStringLiteral("model."), &ok);
         if (ok && !p.isEmpty())
             addPreset(Preset::AddPrefix, p);
     });
@@ -276,7 +287,8 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_format->setObjectName(QStringLiteral("format"));
     m_format->addItem(tr("torch (.pth, torch.load)"), int(ExportFormat::Torch));
     m_format->addItem(tr("safetensors"), int(ExportFormat::Safetensors));
-    connect(m_format, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Change the format")); });
+    connect(
+        m_format, &QComboBox::currentIndexChanged, this, [this] { widgetsEdited(NoMerge, tr("Change the format")); });
     m_shard = new QLineEdit;
     m_shard->setObjectName(QStringLiteral("shardSize"));
     m_shard->setPlaceholderText(tr("one file; e.g. 5GB, 500MB, 2GiB"));
@@ -316,13 +328,15 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     undoButton->setObjectName(QStringLiteral("undo"));
     connect(undoButton, &QPushButton::clicked, m_undo, &QUndoStack::undo);
     connect(m_undo, &QUndoStack::canUndoChanged, undoButton, &QPushButton::setEnabled);
-    connect(m_undo, &QUndoStack::undoTextChanged, undoButton, [undoButton](const QString& t) { undoButton->setToolTip(tr("Undo: %1 (Ctrl+Z)").arg(t)); });
+    connect(m_undo, &QUndoStack::undoTextChanged, undoButton,
+        [undoButton](const QString& t) { undoButton->setToolTip(tr("Undo: %1 (Ctrl+Z)").arg(t)); });
     undoButton->setEnabled(false);
     auto* redoButton = new QPushButton(tr("Redo"));
     redoButton->setObjectName(QStringLiteral("redo"));
     connect(redoButton, &QPushButton::clicked, m_undo, &QUndoStack::redo);
     connect(m_undo, &QUndoStack::canRedoChanged, redoButton, &QPushButton::setEnabled);
-    connect(m_undo, &QUndoStack::redoTextChanged, redoButton, [redoButton](const QString& t) { redoButton->setToolTip(tr("Redo: %1 (Ctrl+Shift+Z)").arg(t)); });
+    connect(m_undo, &QUndoStack::redoTextChanged, redoButton,
+        [redoButton](const QString& t) { redoButton->setToolTip(tr("Redo: %1 (Ctrl+Shift+Z)").arg(t)); });
     redoButton->setEnabled(false);
     auto* saveRecipe = new QPushButton(tr("Save recipe…"));
     connect(saveRecipe, &QPushButton::clicked, this, &ExportDialog::saveRecipeDialog);
@@ -432,11 +446,14 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     if (!saved.isEmpty())
         if (auto p = ExportPlan::fromJson(QJsonDocument::fromJson(saved).object()); p) {
             initial = *p;
-            if (std::none_of(m_sem->stateDicts.begin(), m_sem->stateDicts.end(), [&](const StateDictRef& s) { return s.path == initial.select; }))
+            if (std::none_of(m_sem->stateDicts.begin(), m_sem->stateDicts.end(),
+                    [&](const StateDictRef& s) { return s.path == initial.select; }))
                 initial.select.clear();
         }
     const QFileInfo source(m_ck->path);
-    m_output->setText(QDir(source.absolutePath()).filePath(source.completeBaseName() + QStringLiteral("-export.") + extension(initial.format)));
+    m_output->setText(
+        QDir(source.absolutePath())
+            .filePath(source.completeBaseName() + QStringLiteral("-export.") + extension(initial.format)));
     m_plan = initial;
     syncWidgets();
     refreshPreview();
@@ -552,7 +569,9 @@ ExportPlan ExportDialog::planFromWidgets() const
 {
     ExportPlan p = m_plan;
     const int sd = m_stateDict->currentData().toInt();
-    p.select = sd == m_sem->primary || sd < 0 || size_t(sd) >= m_sem->stateDicts.size() ? QStringList() : m_sem->stateDicts[size_t(sd)].path;
+    p.select = sd == m_sem->primary || sd < 0 || size_t(sd) >= m_sem->stateDicts.size()
+        ? QStringList()
+        : m_sem->stateDicts[size_t(sd)].path;
     p.include = globList(m_include->text());
     p.exclude = globList(m_exclude->text());
     p.renames.clear();
@@ -601,7 +620,8 @@ void ExportDialog::refreshPreview()
         m_resolved = std::move(*rp);
     else {
         m_resolved.reset();
-        m_resolveError = rp.error().what.isEmpty() ? rp.error().message() : rp.error().where + QStringLiteral(": ") + rp.error().what;
+        m_resolveError = rp.error().what.isEmpty() ? rp.error().message()
+                                                   : rp.error().where + QStringLiteral(": ") + rp.error().what;
     }
     m_preview->setPlan(m_ck, m_resolved);
     m_previewView->resizeColumnToContents(DtypeColumn);
@@ -620,20 +640,26 @@ void ExportDialog::refreshPreview()
             renamed += t.outputKey != t.sourceKey ? 1 : 0;
             cast += t.outputDtype != m_ck->tensors[size_t(t.tensor)].dtype ? 1 : 0;
         }
-        QString text = tr("%1 of %2 tensors of %3, %4").arg(r.tensors.size()).arg(total).arg(pathText(r.statePath), formatBytes(r.totalBytes));
+        QString text = tr("%1 of %2 tensors of %3, %4")
+                           .arg(r.tensors.size())
+                           .arg(total)
+                           .arg(pathText(r.statePath), formatBytes(r.totalBytes));
         if (renamed)
             text += tr(" · %1 renamed").arg(renamed);
         if (cast)
             text += tr(" · %1 cast to %2").arg(cast).arg(dtypeName(*m_plan.castTo));
         if (m_plan.maxShardSize > 0 && r.totalBytes > m_plan.maxShardSize)
-            text += tr(" · about %1 shards of at most %2").arg((r.totalBytes + m_plan.maxShardSize - 1) / m_plan.maxShardSize).arg(formatBytes(m_plan.maxShardSize));
+            text += tr(" · about %1 shards of at most %2")
+                        .arg((r.totalBytes + m_plan.maxShardSize - 1) / m_plan.maxShardSize)
+                        .arg(formatBytes(m_plan.maxShardSize));
         if (m_preview->collisions())
             text += tr(" · <span style=\"color:#b3261e\"><b>%1 keys collide</b></span>").arg(m_preview->collisions());
         m_summary->setText(text);
         // How many values the cast overflows, counted from the data before anything is written.
         if (cast && r.errors.isEmpty()) {
             m_countingOverflow = true;
-            m_overflowLabel->setText(tr("Counting values the cast to %1 would overflow…").arg(dtypeName(*m_plan.castTo)));
+            m_overflowLabel->setText(
+                tr("Counting values the cast to %1 would overflow…").arg(dtypeName(*m_plan.castTo)));
             const ResolvedPlan plan = r;
             const CheckpointPtr ck = m_ck;
             m_overflowTask->start<Expected<std::int64_t>>(
@@ -645,15 +671,18 @@ void ExportDialog::refreshPreview()
                     } else {
                         m_overflow = *n;
                         const QString to = m_plan.castTo ? dtypeName(*m_plan.castTo) : QString();
-                        m_overflowLabel->setText(*n ? tr("<span style=\"color:#b3261e\"><b>%1 finite values would overflow to ±inf</b> in %2 "
-                                                         "(beyond its largest value)</span>")
-                                                          .arg(QLocale().toString(qlonglong(*n)), to)
-                                                    : tr("<span style=\"color:#2e7d32\">No value overflows in %1.</span>").arg(to));
+                        m_overflowLabel->setText(
+                            *n ? tr(
+                                "<span style=\"color:#b3261e\"><b>%1 finite values would overflow to ±inf</b> in %2 "
+                                "(beyond its largest value)</span>")
+                                     .arg(QLocale().toString(qlonglong(*n)), to)
+                               : tr("<span style=\"color:#2e7d32\">No value overflows in %1.</span>").arg(to));
                     }
                     emit overflowCounted();
                 });
         } else {
-            m_overflowLabel->setText(cast ? QString() : tr("<span style=\"color:gray\">No cast: values are copied as they are.</span>"));
+            m_overflowLabel->setText(
+                cast ? QString() : tr("<span style=\"color:gray\">No cast: values are copied as they are.</span>"));
         }
     } else {
         m_summary->setText(tr("Nothing to preview"));
@@ -684,7 +713,8 @@ QStringList ExportDialog::problems() const
 
 QString ExportDialog::summaryText() const
 {
-    QStringList parts { m_summary->text(), m_overflowLabel->text(), m_problems->isHidden() ? QString() : m_problems->text() };
+    QStringList parts { m_summary->text(), m_overflowLabel->text(),
+        m_problems->isHidden() ? QString() : m_problems->text() };
     parts.removeAll(QString());
     return parts.join(QLatin1Char('\n'));
 }
@@ -708,7 +738,8 @@ QString ExportDialog::outputPath() const
 
 void ExportDialog::browseOutput()
 {
-    const QString filter = m_plan.format == ExportFormat::Safetensors ? tr("safetensors (*.safetensors)") : tr("torch (*.pth *.pt *.bin)");
+    const QString filter = m_plan.format == ExportFormat::Safetensors ? tr("safetensors (*.safetensors)")
+                                                                      : tr("torch (*.pth *.pt *.bin)");
     const QString path = QFileDialog::getSaveFileName(this, tr("Export to"), outputPath(), filter);
     if (!path.isEmpty())
         setOutputPath(path);
@@ -717,7 +748,8 @@ void ExportDialog::browseOutput()
 bool ExportDialog::saveRecipe(const QString& path, QString* error) const
 {
     QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(m_plan.toJson()).toJson(QJsonDocument::Indented)) < 0 || !f.commit()) {
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(m_plan.toJson()).toJson(QJsonDocument::Indented)) < 0
+        || !f.commit()) {
         if (error)
             *error = f.errorString();
         return false;
@@ -752,24 +784,28 @@ bool ExportDialog::loadRecipe(const QString& path, QString* error)
 
 void ExportDialog::saveRecipeDialog()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json)"));
     if (path.isEmpty())
         return;
     QString error;
     if (!saveRecipe(path, &error))
-        m_resultLabel->setText(tr("<span style=\"color:#b3261e\">Cannot save the recipe: %1</span>").arg(error.toHtmlEscaped()));
+        m_resultLabel->setText(
+            tr("<span style=\"color:#b3261e\">Cannot save the recipe: %1</span>").arg(error.toHtmlEscaped()));
     else
         m_resultLabel->setText(tr("Recipe saved to %1").arg(path.toHtmlEscaped()));
 }
 
 void ExportDialog::loadRecipeDialog()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Load export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Load export recipe"), QFileInfo(m_ck->path).absolutePath(), tr("Recipes (*.json);;All files (*)"));
     if (path.isEmpty())
         return;
     QString error;
     if (!loadRecipe(path, &error))
-        m_resultLabel->setText(tr("<span style=\"color:#b3261e\">Cannot load the recipe: %1</span>").arg(error.toHtmlEscaped()));
+        m_resultLabel->setText(
+            tr("<span style=\"color:#b3261e\">Cannot load the recipe: %1</span>").arg(error.toHtmlEscaped()));
 }
 
 bool ExportDialog::startExport()
@@ -827,7 +863,8 @@ bool ExportDialog::startExport()
             }
             if (!r) {
                 m_resultText = tr("Export failed: %1. Nothing was written.").arg(r.error().message());
-                m_resultLabel->setText(QStringLiteral("<span style=\"color:#b3261e\">%1</span>").arg(m_resultText.toHtmlEscaped()));
+                m_resultLabel->setText(
+                    QStringLiteral("<span style=\"color:#b3261e\">%1</span>").arg(m_resultText.toHtmlEscaped()));
                 updateButtons();
                 emit exportFinished(false);
                 return;
@@ -836,12 +873,16 @@ bool ExportDialog::startExport()
             QStringList names;
             for (const QString& f : r->files)
                 names << QFileInfo(f).fileName();
-            m_resultText = tr("Wrote %1 in %2 file(s): %3").arg(formatBytes(r->bytes)).arg(r->files.size()).arg(names.join(QStringLiteral(", ")));
+            m_resultText = tr("Wrote %1 in %2 file(s): %3")
+                               .arg(formatBytes(r->bytes))
+                               .arg(r->files.size())
+                               .arg(names.join(QStringLiteral(", ")));
             if (r->overflow)
                 m_resultText += tr("; %1 values overflowed to inf").arg(QLocale().toString(qlonglong(r->overflow)));
             if (!r->warnings.isEmpty())
                 m_resultText += QStringLiteral("; ") + r->warnings.join(QStringLiteral("; "));
-            m_resultLabel->setText(QStringLiteral("<span style=\"color:#2e7d32\">%1</span>").arg(m_resultText.toHtmlEscaped()));
+            m_resultLabel->setText(
+                QStringLiteral("<span style=\"color:#2e7d32\">%1</span>").arg(m_resultText.toHtmlEscaped()));
             m_resultLabel->setToolTip(r->files.join(QLatin1Char('\n')));
             updateButtons();
             emit exportFinished(true);

@@ -93,7 +93,8 @@ std::pair<double, double> valueSpan(const Histogram& h)
     int nonEmpty = 0;
     for (auto c : h.counts)
         nonEmpty += c > 0 ? 1 : 0;
-    if (hi - lo == 1.0 && nonEmpty == 1 && h.counts.size() > 1 && h.counts[h.counts.size() / 2] > 0 && !h.underflow && !h.overflow)
+    if (hi - lo == 1.0 && nonEmpty == 1 && h.counts.size() > 1 && h.counts[h.counts.size() / 2] > 0 && !h.underflow
+        && !h.overflow)
         return { (lo + hi) / 2, (lo + hi) / 2 };
     return { lo, hi };
 }
@@ -173,7 +174,9 @@ public:
         const Histogram* h = axis();
         const double lo = h->edges[size_t(i)], hi = h->edges[size_t(i) + 1];
         const bool last = size_t(i) + 2 == h->edges.size();
-        QString range = QStringLiteral("[%1, %2%3").arg(valueText(lo, logX), valueText(hi, logX), last ? QStringLiteral("]") : QStringLiteral(")"));
+        QString range
+            = QStringLiteral("[%1, %2%3")
+                  .arg(valueText(lo, logX), valueText(hi, logX), last ? QStringLiteral("]") : QStringLiteral(")"));
         if (logX)
             range = HistogramView::tr("|value| in %1").arg(range);
         QString text = HistogramView::tr("Bin %1 of %2: %3").arg(i + 1).arg(h->counts.size()).arg(range);
@@ -213,8 +216,9 @@ protected:
                 for (auto c : (*side)->counts)
                     maxCount = std::max(maxCount, c);
         const double yLo = logY ? std::log10(0.5) : 0.0;
-        const double yHi = logY ? std::max(1.0, std::ceil(std::log10(double(std::max<std::int64_t>(maxCount, 1))) + 1e-9))
-                                : double(std::max<std::int64_t>(maxCount, 1)) * 1.05;
+        const double yHi = logY
+            ? std::max(1.0, std::ceil(std::log10(double(std::max<std::int64_t>(maxCount, 1))) + 1e-9))
+            : double(std::max<std::int64_t>(maxCount, 1)) * 1.05;
         const auto yOf = [&](double c) {
             const double t = logY ? (c > 0 ? std::log10(c) : yLo) : c;
             return r.bottom() - (t - yLo) / (yHi - yLo) * r.height();
@@ -241,7 +245,8 @@ protected:
             p.setPen(grid);
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y));
             p.setPen(text);
-            p.drawText(QRectF(0, y - fm.height() / 2.0, r.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter, label);
+            p.drawText(
+                QRectF(0, y - fm.height() / 2.0, r.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter, label);
         }
 
         // Bars: one filled rectangle per bin; two histograms overlap translucently, each with its outline.
@@ -308,7 +313,8 @@ protected:
             p.drawLine(QPointF(x, r.bottom()), QPointF(x, r.bottom() + 4));
             QString label;
             if (decades)
-                label = std::abs(t) <= 3 ? QString::number(std::pow(10.0, t), 'g', 1) : QStringLiteral("1e%1").arg(int(t));
+                label = std::abs(t) <= 3 ? QString::number(std::pow(10.0, t), 'g', 1)
+                                         : QStringLiteral("1e%1").arg(int(t));
             else if (logX)
                 label = QString::number(std::pow(10.0, t), 'g', 3);
             else
@@ -635,7 +641,8 @@ void HistogramView::compute()
                 auto h = computeHistogram(*s.ck, s.tensor, r, &cancel);
                 if (!h) {
                     if (!cancel.load())
-                        out.error += (out.error.isEmpty() ? QString() : QStringLiteral("; ")) + (overlay ? s.label + QStringLiteral(": ") : QString()) + h.error().what;
+                        out.error += (out.error.isEmpty() ? QString() : QStringLiteral("; "))
+                            + (overlay ? s.label + QStringLiteral(": ") : QString()) + h.error().what;
                     return std::nullopt;
                 }
                 return std::move(*h);
@@ -651,9 +658,11 @@ void HistogramView::compute()
                 both.range = std::pair { std::min(spanA.first, spanB.first), std::max(spanA.second, spanB.second) };
                 if (both.range->first == both.range->second)
                     both.range.reset(); // both constant and equal: numpy's own widening, as either had it
-                if (both.range && (out.a->edges.front() != both.range->first || out.a->edges.back() != both.range->second))
+                if (both.range
+                    && (out.a->edges.front() != both.range->first || out.a->edges.back() != both.range->second))
                     out.a = one(sa, both);
-                if (both.range && out.b && (out.b->edges.front() != both.range->first || out.b->edges.back() != both.range->second))
+                if (both.range && out.b
+                    && (out.b->edges.front() != both.range->first || out.b->edges.back() != both.range->second))
                     out.b = one(sb, both);
             }
             return out;
@@ -662,7 +671,8 @@ void HistogramView::compute()
             m_computing = false;
             m_a = std::move(r.a);
             m_b = std::move(r.b);
-            m_message = r.error.isEmpty() ? (m_a || m_b ? QString() : tr("No values to show")) : tr("No histogram: %1").arg(r.error);
+            m_message = r.error.isEmpty() ? (m_a || m_b ? QString() : tr("No values to show"))
+                                          : tr("No histogram: %1").arg(r.error);
             updateInfo();
             m_canvas->update();
             emit ready();
@@ -700,8 +710,9 @@ void HistogramView::updateInfo()
             parts << tr("%1 Inf").arg(count(h.inf));
         if (logX && h.zeros)
             parts << tr("%1 zeros (off a log axis)").arg(count(h.zeros));
-        parts << (h.milliseconds < 0.01 ? tr("%1, < 0.01 ms").arg(h.backend)
-                                        : tr("%1, %2 ms").arg(h.backend).arg(h.milliseconds, 0, 'f', h.milliseconds < 10 ? 2 : 0));
+        parts << (h.milliseconds < 0.01
+                ? tr("%1, < 0.01 ms").arg(h.backend)
+                : tr("%1, %2 ms").arg(h.backend).arg(h.milliseconds, 0, 'f', h.milliseconds < 10 ? 2 : 0));
         return parts.join(QStringLiteral(" · "));
     };
     const Histogram& axis = m_a ? *m_a : *m_b;

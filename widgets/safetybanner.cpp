@@ -97,7 +97,9 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
     for (const SafetyGlobal& g : r.globals)
         if (g.cls == r.verdict && shown++ < 4)
             names << qualified(g);
-    const int more = int(std::count_if(r.globals.begin(), r.globals.end(), [&](const SafetyGlobal& g) { return g.cls == r.verdict; })) - int(names.size());
+    const int more = int(std::count_if(r.globals.begin(), r.globals.end(), [&](const SafetyGlobal& g) {
+        return g.cls == r.verdict;
+    })) - int(names.size());
     QString list = names.join(QStringLiteral(", "));
     if (more > 0)
         list += tr(" and %1 more").arg(more);
@@ -109,7 +111,8 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
                    .arg(list);
     } else if (!names.isEmpty()) {
         title = tr("Unknown globals");
-        body = tr("its pickles import %1, which torch.load(weights_only=True) refuses. They are shown as inert objects here.")
+        body = tr(
+            "its pickles import %1, which torch.load(weights_only=True) refuses. They are shown as inert objects here.")
                    .arg(list);
     } else {
         title = tr("Not fully scanned");
@@ -160,7 +163,8 @@ SafetyDialog::SafetyDialog(QWidget* parent)
     m_table = new QTreeWidget;
     m_table->setObjectName(QStringLiteral("safetyTable"));
     m_table->setColumnCount(ColumnCount);
-    m_table->setHeaderLabels({ tr("Global"), tr("Class"), tr("Imported"), tr("Reason"), tr("Where in the object tree") });
+    m_table->setHeaderLabels(
+        { tr("Global"), tr("Class"), tr("Imported"), tr("Reason"), tr("Where in the object tree") });
     m_table->setAlternatingRowColors(false);
     m_table->setUniformRowHeights(true);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -197,9 +201,10 @@ void SafetyDialog::setReport(const SafetyReport& r)
     QString verdict;
     switch (r.verdict) {
     case SafetyClass::Dangerous:
-        verdict = tr("<span style=\"color:#b3261e\"><b>dangerous</b></span>: some globals can run code, touch files or the "
-                     "network when torch.load unpickles %1 without weights_only=True.")
-                      .arg(file.toHtmlEscaped());
+        verdict
+            = tr("<span style=\"color:#b3261e\"><b>dangerous</b></span>: some globals can run code, touch files or the "
+                 "network when torch.load unpickles %1 without weights_only=True.")
+                  .arg(file.toHtmlEscaped());
         break;
     case SafetyClass::Unknown:
         verdict = tr("<span style=\"color:#8a5a00\"><b>unknown</b></span>: torch.load(weights_only=True) would refuse "
@@ -207,7 +212,8 @@ void SafetyDialog::setReport(const SafetyReport& r)
                       .arg(file.toHtmlEscaped());
         break;
     case SafetyClass::Safe:
-        verdict = tr("<b>safe</b>: %1 imports only what torch.load(weights_only=True) allows.").arg(file.toHtmlEscaped());
+        verdict
+            = tr("<b>safe</b>: %1 imports only what torch.load(weights_only=True) allows.").arg(file.toHtmlEscaped());
         break;
     }
     m_head->setText(tr("<p>%1<br>Checkpoint Lens interprets pickles without executing them; the objects these globals "
@@ -246,12 +252,14 @@ void SafetyDialog::setReport(const SafetyReport& r)
             }
         item->setExpanded(g.cls != SafetyClass::Safe);
     }
-    m_table->setRootIsDecorated(std::any_of(r.globals.begin(), r.globals.end(), [](const SafetyGlobal& g) { return g.locations.size() > 1; }));
+    m_table->setRootIsDecorated(
+        std::any_of(r.globals.begin(), r.globals.end(), [](const SafetyGlobal& g) { return g.locations.size() > 1; }));
     for (int c : { GlobalColumn, ClassColumn, CountColumn })
         m_table->resizeColumnToContents(c);
     m_table->setColumnWidth(GlobalColumn, std::min(m_table->columnWidth(GlobalColumn) + 16, 320));
     m_table->setColumnWidth(ReasonColumn, 300);
-    m_problems->setText(r.problems.isEmpty() ? QString() : tr("Scanning stopped early: %1").arg(r.problems.join(QStringLiteral("; "))));
+    m_problems->setText(
+        r.problems.isEmpty() ? QString() : tr("Scanning stopped early: %1").arg(r.problems.join(QStringLiteral("; "))));
     m_problems->setVisible(!r.problems.isEmpty());
 }
 
