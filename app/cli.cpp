@@ -2,6 +2,7 @@
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
+#include "model/objectchildren.h"
 #include "model/diff.h"
 #include "model/exporter.h"
 #include "model/histogram.h"
@@ -78,14 +79,6 @@ QJsonObject treeJson(const Checkpoint& ck)
         tensors.append(o);
     }
     return QJsonObject { { QStringLiteral("format"), formatName(ck.format) }, { QStringLiteral("tensors"), tensors } };
-}
-
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 
 QString number(const std::optional<double>& v)

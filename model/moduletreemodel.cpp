@@ -1,3 +1,4 @@
+#include "model/objectchildren.h"
 #include "model/moduletreemodel.h"
 
 #include "model/modulekind.h"
@@ -12,14 +13,6 @@
 
 namespace ckpt {
 namespace {
-
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
-}
 
 QStringList dtypeNames(std::uint64_t mask)
 {

@@ -261,4 +261,12 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
     return s;
 }
 
+QString shapeText(const std::vector<std::int64_t>& v)
+{
+    QStringList parts;
+    for (auto x : v)
+        parts << QString::number(x);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
 } // namespace ckpt

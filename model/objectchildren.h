@@ -27,6 +27,8 @@ QString keyText(const ObjectGraph& g, ObjId key);
 // Short Python-like rendering of a scalar or the type of a container ("OrderedDict", "list", "tensor").
 QString typeText(const ObjectGraph& g, ObjId id);
 QString valueText(const ObjectGraph& g, ObjId id, int maxChars = 200);
+// "[3, 4]": how shapes and strides are written everywhere in the program.
+QString shapeText(const std::vector<std::int64_t>& v);
 
 // Nesting beyond this is shown as a leaf; a hostile pickle can nest millions deep.
 inline constexpr int kMaxTreeDepth = 256;

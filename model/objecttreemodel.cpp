@@ -11,14 +11,6 @@
 namespace ckpt {
 namespace {
 
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
-}
-
 } // namespace
 
 ObjectTreeModel::ObjectTreeModel(QObject* parent)

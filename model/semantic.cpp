@@ -153,14 +153,6 @@ struct Finder {
     }
 };
 
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
-}
-
 // Tensors with the same view (storage, offset, shape, stride), e.g. tied weights: grouped by storage first,
 // since nearly every tensor has a storage of its own, then compared exactly.
 bool sameView(const TensorInfo& a, const TensorInfo& b)
