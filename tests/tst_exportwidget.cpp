@@ -311,7 +311,10 @@ private slots:
         d.addPreset(ExportDialog::Preset::StripModule);
         chooseData(d.castCombo(), QStringLiteral("float16"));
         chooseData(d.formatCombo(), int(ExportFormat::Safetensors));
-        QTRY_VERIFY_WITH_TIMEOUT(d.overflowCount().has_value(), 10'000);
+        if (qEnvironmentVariableIsSet("CKPTLENS_SCREENSHOT_COLLIDE"))
+            d.addRename({ QStringLiteral("\\.(running_mean|running_var)$"), QStringLiteral(".stat") });
+        else
+            QTRY_VERIFY_WITH_TIMEOUT(d.overflowCount().has_value(), 10'000);
         QTest::qWait(300);
         QVERIFY(d.grab().save(dir + QStringLiteral("/export.png")));
     }
