@@ -1,5 +1,7 @@
 #include "model/difftreemodel.h"
 
+#include "model/objectchildren.h"
+
 #include <QHash>
 #include <QLocale>
 
@@ -9,14 +11,6 @@
 
 namespace ckpt {
 namespace {
-
-QString shapeText(const std::vector<std::int64_t>& shape)
-{
-    QStringList parts;
-    for (auto d : shape)
-        parts << QString::number(d);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
-}
 
 bool isDigits(const QString& s)
 {

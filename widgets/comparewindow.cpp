@@ -1,6 +1,7 @@
 #include "widgets/comparewindow.h"
 
 #include "model/latesttask.h"
+#include "model/objectchildren.h"
 #include "model/summary.h"
 #include "model/tensorstats.h"
 #include "widgets/histogramview.h"
@@ -88,14 +89,6 @@ QString statusExplanation(DiffStatus s)
 QString esc(const QString& s)
 {
     return s.toHtmlEscaped();
-}
-
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 
 QString optNumber(const std::optional<double>& v)

@@ -2,6 +2,7 @@
 
 #include "model/dtypecast.h"
 #include "model/latesttask.h"
+#include "model/objectchildren.h"
 #include "model/semantic.h"
 #include "model/summary.h"
 
@@ -65,14 +66,6 @@ QString extension(ExportFormat f)
 QString pathText(const QStringList& path)
 {
     return path.isEmpty() ? ExportDialog::tr("<root>") : path.join(QLatin1Char('/'));
-}
-
-QString shapeText(const std::vector<std::int64_t>& v)
-{
-    QStringList parts;
-    for (auto x : v)
-        parts << QString::number(x);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 
 } // namespace
