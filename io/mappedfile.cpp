@@ -2,6 +2,11 @@
 
 #include <QFileInfo>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 namespace ckpt {
 
 Expected<std::shared_ptr<const MappedFile>> MappedFile::open(const QString& path)
@@ -26,6 +31,15 @@ Expected<std::shared_ptr<const MappedFile>> MappedFile::open(const QString& path
     m->m_size = size;
     m->m_file = std::move(file);
     return std::shared_ptr<const MappedFile>(std::move(m));
+}
+
+void MappedFile::releasePages(const void* begin, size_t length)
+{
+    static const std::uintptr_t page = std::uintptr_t(sysconf(_SC_PAGESIZE));
+    const std::uintptr_t start = std::uintptr_t(begin) & ~(page - 1);
+    const std::uintptr_t end = std::uintptr_t(begin) + length;
+    if (end > start)
+        madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile()

@@ -30,6 +30,9 @@ public:
     {
         return { m_data + offset, size_t(length) };
     }
+    // Tells the kernel a streamed range is done with: its pages leave this process's resident set (they stay in the
+    // page cache, and a later read faults them back in). Streaming a file larger than memory then stays small.
+    static void releasePages(const void* begin, size_t length);
 
 private:
     MappedFile() = default;

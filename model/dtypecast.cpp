@@ -51,6 +51,18 @@ std::int64_t castElements(DType from, const std::uint8_t* src, DType to, std::ui
         return 0;
     }
     std::int64_t overflow = 0;
+    if (from == DType::Float32 && (to == DType::BFloat16 || to == DType::Float16)) {
+        // The common case (float32 weights to half precision) without the trip through double.
+        const std::uint16_t inf = to == DType::BFloat16 ? 0x7F80 : 0x7C00;
+        for (std::int64_t i = 0; i < n; ++i) {
+            float f;
+            std::memcpy(&f, src + i * 4, 4);
+            const std::uint16_t h = to == DType::BFloat16 ? floatToBFloat16(f) : floatToHalf(f);
+            overflow += (h & 0x7FFF) == inf && std::isfinite(f);
+            std::memcpy(dst + i * 2, &h, 2);
+        }
+        return overflow;
+    }
     // Decode to double (exact for every source format), then through float as torch does.
     constexpr std::int64_t kBlock = 4096;
     double tmp[kBlock];

@@ -27,7 +27,8 @@ void byteswap(std::uint8_t* p, std::int64_t count, int width)
 
 // A producer over `count` source elements fetched by `fetch(begin, n, out)` and cast from `from` to `to`.
 ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std::uint8_t*)> fetch, std::int64_t count,
-    DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow)
+    DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow,
+    std::function<void(std::int64_t, std::int64_t)> release = {})
 {
     return [=](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>* cancel, QString&) {
         const int inItem = dtypeItemSize(from), outItem = dtypeItemSize(to);
@@ -39,6 +40,8 @@ ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std:
                 return false;
             const std::int64_t n = std::min(step, count - b);
             fetch(b, n, in.data());
+            if (release)
+                release(b, n);
             if (swap && inItem > 1)
                 byteswap(in.data(), n, inItem);
             if (from == to) {
@@ -54,15 +57,28 @@ ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std:
     };
 }
 
+// Whether a storage's bytes lie in the file's memory map (and so may be released after use), not in an
+// inflated copy on the heap, which releasing would zero.
+bool inMap(const Checkpoint& ck, int storage)
+{
+    if (storage < 0 || size_t(storage) >= ck.storages.size())
+        return false;
+    const int record = ck.storages[size_t(storage)].record;
+    return record >= 0 && size_t(record) < ck.records.size() && !ck.records[size_t(record)].deflated;
+}
+
 // Straight from the map, no copy: a contiguous little-endian range written as it is.
-ByteProducer mappedProducer(const std::uint8_t* base, std::int64_t nbytes)
+ByteProducer mappedProducer(const std::uint8_t* base, std::int64_t nbytes, bool release = false)
 {
     return [=](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>* cancel, QString&) {
         for (std::int64_t b = 0; b < nbytes; b += kChunkBytes) {
             if (cancel && cancel->load())
                 return false;
-            if (!write(base + b, size_t(std::min(kChunkBytes, nbytes - b))))
+            const size_t n = size_t(std::min(kChunkBytes, nbytes - b));
+            if (!write(base + b, n))
                 return false;
+            if (release)
+                MappedFile::releasePages(base + b, n); // written: keep the resident set small on multi-GB sources
         }
         return true;
     };
@@ -91,7 +107,7 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
             if (t.numel() == 0)
                 u.storage.produce = mappedProducer(nullptr, 0);
             else if (t.isContiguous() && p.outputDtype == t.dtype && !view->swap)
-                u.storage.produce = mappedProducer(view->base, t.nbytes());
+                u.storage.produce = mappedProducer(view->base, t.nbytes(), inMap(ck, t.storage));
             else {
                 const ElementView v = *view;
                 u.storage.produce = castingProducer([v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRange(v, b, n, out); },
@@ -161,12 +177,17 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
         const int item = dtypeItemSize(t.dtype);
         const std::uint8_t* base = bytes->data() + lo * item;
         const bool swap = ck.bigEndian && item > 1;
+        const bool release = inMap(ck, t.storage);
         if (p.outputDtype == t.dtype && !swap)
-            units[u].storage.produce = mappedProducer(base, (hi - lo) * item);
+            units[u].storage.produce = mappedProducer(base, (hi - lo) * item, release);
         else
             units[u].storage.produce = castingProducer(
                 [base, item](std::int64_t b, std::int64_t n, std::uint8_t* out) { std::memcpy(out, base + b * item, size_t(n * item)); },
-                hi - lo, t.dtype, p.outputDtype, swap, overflow);
+                hi - lo, t.dtype, p.outputDtype, swap, overflow,
+                [base, item, release](std::int64_t b, std::int64_t n) {
+                    if (release)
+                        MappedFile::releasePages(base + b * item, size_t(n * item));
+                });
     }
     return units;
 }
@@ -216,12 +237,15 @@ Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPla
         if (!view)
             return view.error();
         const double limit = p.outputDtype == DType::Float16 ? 65520.0 : 0; // values from here on round to inf
+        const bool release = isDense(*view) && inMap(ck, t.storage);
         for (std::int64_t b = 0; b < view->numel; b += 1 << 16) {
             if (cancel && cancel->load())
                 return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
             const std::int64_t n = std::min<std::int64_t>(1 << 16, view->numel - b);
             buf.resize(size_t(n));
             decodeRange(*view, b, n, buf.data());
+            if (release) // read once before the export reads it again: do not hold a multi-GB source resident
+                MappedFile::releasePages(view->base + b * view->itemSize, size_t(n * view->itemSize));
             for (double d : buf) {
                 if (!std::isfinite(d))
                     continue;

@@ -31,6 +31,7 @@ private slots:
     void sizes_data();
     void sizes();
     void castMatchesTorchRounding();
+    void deflatedSourceStaysIntact();
     void cancelLeavesNothing();
     void refusesToOverwriteSource();
     void unwritableDestination();
@@ -235,6 +236,41 @@ void TestExport::castMatchesTorchRounding()
     auto result = runExport(**values, *rp, plan({}, {}, {}, DType::Float16, ExportFormat::Torch), dir.filePath(QStringLiteral("o.pth")));
     QVERIFY(result);
     QCOMPARE(result->overflow, 100001);
+}
+
+// A source with deflated records is read from its inflated copy on the heap; releasing "used pages" must only
+// ever touch the file's map, or the copy would be zeroed under the second reader.
+void TestExport::deflatedSourceStaysIntact()
+{
+    if (!test::haveTorchFixtures() || !QFileInfo::exists(QStringLiteral(CKPTLENS_TORCH_PYTHON)))
+        QSKIP("needs the torch fixtures and Python");
+    QTemporaryDir dir;
+    const QString deflated = dir.filePath(QStringLiteral("views_deflated.pth"));
+    QProcess py;
+    py.start(QStringLiteral(CKPTLENS_TORCH_PYTHON), { QStringLiteral("-c"),
+        QStringLiteral("import sys, zipfile\n"
+                       "with zipfile.ZipFile(sys.argv[1]) as zi, zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as zo:\n"
+                       "    [zo.writestr(n, zi.read(n)) for n in zi.namelist()]\n"),
+        test::fixture(QStringLiteral("views.pth")), deflated });
+    QVERIFY(py.waitForFinished(60'000) && py.exitCode() == 0);
+    auto ck = openCheckpoint(deflated);
+    QVERIFY(ck);
+    QVERIFY((*ck)->records.back().deflated || (*ck)->records.front().deflated);
+    for (ExportFormat format : { ExportFormat::Torch, ExportFormat::Safetensors, ExportFormat::Torch }) {
+        const ExportPlan p = plan({}, {}, {}, std::nullopt, format);
+        auto rp = resolvePlan(**ck, analyze(**ck), p);
+        QVERIFY(rp);
+        const QString out = dir.filePath(format == ExportFormat::Torch ? QStringLiteral("o.pth") : QStringLiteral("o.safetensors"));
+        QVERIFY(runExport(**ck, *rp, p, out));
+        ExportPlan withSelect = p;
+        withSelect.select = rp->statePath;
+        const QString planFile = dir.filePath(QStringLiteral("plan.json.txt"));
+        QVERIFY(test::writeFile(planFile, QJsonDocument(withSelect.toJson()).toJson()));
+        QProcess verify;
+        verify.start(QStringLiteral(CKPTLENS_TORCH_PYTHON), { QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/verify_export.py"), deflated, planFile, out });
+        QVERIFY(verify.waitForFinished(120'000));
+        QVERIFY2(verify.exitCode() == 0, verify.readAllStandardOutput().constData()); // the third pass re-reads the cache
+    }
 }
 
 void TestExport::cancelLeavesNothing()
