@@ -2,6 +2,7 @@
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
+#include "io/torchscriptcode.h"
 #include "model/objectchildren.h"
 #include "model/diff.h"
 #include "model/exporter.h"
@@ -401,6 +402,36 @@ int scanCommand(const QStringList& files, bool json)
     return code;
 }
 
+int codeCommand(const Checkpoint& ck, const QString& glob)
+{
+    const auto records = scriptCodeRecords(ck);
+    if (records.empty()) {
+        std::fprintf(stderr, "ckptlens-cli: %s is not a TorchScript archive: it carries no code\n", qPrintable(ck.path));
+        return Unreadable;
+    }
+    const QRegularExpression re = glob.isEmpty() ? QRegularExpression()
+                                                 : QRegularExpression(QRegularExpression::wildcardToRegularExpression(
+                                                       glob, QRegularExpression::UnanchoredWildcardConversion));
+    int shown = 0;
+    for (int r : records) {
+        const QString& name = ck.records[size_t(r)].name;
+        if (!glob.isEmpty() && !re.match(name).hasMatch())
+            continue;
+        auto text = scriptCodeText(ck, r);
+        if (!text) {
+            std::fprintf(stderr, "ckptlens-cli: %s [%s]\n", qPrintable(text.error().message()), errorKindName(text.error().kind));
+            return Unreadable;
+        }
+        print(QStringLiteral("# %1\n%2%3").arg(name, *text, text->endsWith(QLatin1Char('\n')) ? QString() : QStringLiteral("\n")));
+        ++shown;
+    }
+    if (shown == 0) {
+        std::fprintf(stderr, "ckptlens-cli: no code record matches %s\n", qPrintable(glob));
+        return Usage;
+    }
+    return Ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -420,7 +451,10 @@ int main(int argc, char** argv)
         "  diff A B    align two checkpoints by key and compare every tensor (exit 1 when something differs)\n"
         "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?\n"
         "  hist FILE --key PATH  histogram of one tensor (--bins N, --range LO HI, --log-abs, --backend cpu|cuda|auto)\n"
-        "  scan FILE...  what the file's pickles would import and call (exit 0 safe, 1 unknown or dangerous)"));
+        "  scan FILE...  what the file's pickles would import and call (exit 0 safe, 1 unknown or dangerous)\n"
+        "  code FILE   the Python code a TorchScript archive carries (--key GLOB on the record name)\n\n"
+        "FILE may also be a folder or a Hugging Face *.index.json: sharded sets, DeepSpeed, Megatron and Lightning\n"
+        "checkpoint folders open as one checkpoint."));
     parser.addHelpOption();
     parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
@@ -467,12 +501,12 @@ int main(int argc, char** argv)
     }
     const QStringList args = parser.positionalArguments();
     static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"),
-        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist"), QStringLiteral("scan") };
+        QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist"), QStringLiteral("scan"), QStringLiteral("code") };
     if (args.size() >= 2 && args[0] == QLatin1String("scan"))
         return scanCommand(args.mid(1), parser.isSet(json));
     const bool isDiff = !args.isEmpty() && args[0] == QLatin1String("diff");
     if (args.size() != (isDiff ? 3 : 2) || !commands.contains(args[0])) {
-        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load, hist, scan) and a file "
+        std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load, hist, scan, code) and a file "
                              "(two for diff); see --help\n");
         return Usage;
     }
@@ -542,6 +576,8 @@ int main(int argc, char** argv)
             parser.isSet(json));
     if (args[0] == QLatin1String("stats"))
         return statsCommand(c, parser.value(key), parser.isSet(json));
+    if (args[0] == QLatin1String("code"))
+        return codeCommand(c, parser.value(key));
     if (args[0] == QLatin1String("info")) {
         // The module/optimizer view costs more than opening on files of many tensors: only when asked.
         const auto summary = summarize(c);

@@ -27,18 +27,92 @@ Expected<std::span<const std::uint8_t>> Checkpoint::recordBytes(int record) cons
     if (record < 0 || size_t(record) >= records.size())
         return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("record %1 does not exist").arg(record) };
     const Record& r = records[size_t(record)];
+    const auto asSpan = [](const QByteArray& b) {
+        return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(b.constData()), size_t(b.size()));
+    };
+    if (r.concat >= 0) {
+        {
+            std::lock_guard lock(m_inflateMutex);
+            if (auto it = m_inflated.find(record); it != m_inflated.end())
+                return asSpan(it->second);
+        }
+        if (size_t(r.concat) >= concats.size())
+            return Error { ErrorKind::MissingRecord, path, r.name, QStringLiteral("merge %1 does not exist").arg(r.concat) };
+        // Built outside the lock: the parts' own records may need inflating, which takes the same lock.
+        auto merged = buildConcat(concats[size_t(r.concat)]);
+        if (!merged)
+            return merged.error();
+        if (merged->size() != r.size)
+            return Error { ErrorKind::OutOfBounds, path, r.name,
+                QStringLiteral("merged %1 bytes, %2 expected").arg(merged->size()).arg(r.size) };
+        std::lock_guard lock(m_inflateMutex);
+        return asSpan(m_inflated.emplace(record, std::move(*merged)).first->second);
+    }
+    if (r.file < 0 || size_t(r.file) >= m_files.size())
+        return Error { ErrorKind::MissingRecord, path, r.name, QStringLiteral("file %1 does not exist").arg(r.file) };
+    const MappedFile& f = *m_files[size_t(r.file)];
     if (!r.deflated)
-        return m_file->slice(r.offset, r.size);
+        return f.slice(r.offset, r.size);
     std::lock_guard lock(m_inflateMutex);
     auto it = m_inflated.find(record);
     if (it == m_inflated.end()) {
-        auto bytes = inflateZipEntry(*m_file, r);
+        auto bytes = inflateZipEntry(f, r);
         if (!bytes)
             return bytes.error();
         it = m_inflated.emplace(record, std::move(*bytes)).first;
     }
-    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(it->second.constData()),
-        size_t(it->second.size()));
+    return asSpan(it->second);
+}
+
+Expected<QByteArray> Checkpoint::buildConcat(const ConcatSpec& spec) const
+{
+    if (spec.tensors.empty())
+        return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("a merge of no tensors") };
+    std::vector<QByteArray> pieces;
+    std::int64_t outer = 1, inner = 1;
+    const TensorInfo* first = nullptr;
+    for (int t : spec.tensors) {
+        if (t < 0 || size_t(t) >= tensors.size())
+            return Error { ErrorKind::MissingRecord, path, {}, QStringLiteral("merge part %1 does not exist").arg(t) };
+        auto b = tensorBytes(t);
+        if (!b)
+            return b.error();
+        pieces.push_back(std::move(*b));
+        first = first ? first : &tensors[size_t(t)];
+    }
+    const int item = dtypeItemSize(first->dtype);
+    if (spec.dim < 0 || size_t(spec.dim) >= first->shape.size())
+        return Error { ErrorKind::OutOfBounds, path, {}, QStringLiteral("merge along dimension %1").arg(spec.dim) };
+    for (int d = 0; d < spec.dim; ++d)
+        outer *= first->shape[size_t(d)];
+    for (size_t d = size_t(spec.dim) + 1; d < first->shape.size(); ++d)
+        inner *= first->shape[d];
+    qint64 total = 0;
+    for (const auto& p : pieces)
+        total += p.size();
+    QByteArray out;
+    try {
+        out = QByteArray(qsizetype(total), Qt::Uninitialized);
+    } catch (const std::bad_alloc&) {
+        return Error { ErrorKind::LimitExceeded, path, {}, QStringLiteral("out of memory for a merged %1 bytes").arg(total) };
+    }
+    // Row-major: for each index before the merge dimension, each rank's block of that dimension in turn.
+    char* dst = out.data();
+    for (std::int64_t o = 0; o < outer; ++o)
+        for (size_t p = 0; p < pieces.size(); ++p) {
+            const std::int64_t block = tensors[size_t(spec.tensors[p])].shape[size_t(spec.dim)] * inner * item;
+            std::memcpy(dst, pieces[p].constData() + o * block, size_t(block));
+            dst += block;
+        }
+    return out;
+}
+
+int Checkpoint::partOfTensor(int tensor) const
+{
+    for (size_t i = 0; i < parts.size(); ++i)
+        if (tensor >= parts[i].tensorBegin && tensor < parts[i].tensorEnd)
+            return int(i);
+    return -1;
 }
 
 Expected<std::span<const std::uint8_t>> Checkpoint::storageBytes(int storage) const
@@ -152,6 +226,10 @@ void Checkpoint::validate()
             continue;
         }
         const Record& r = records[size_t(s.record)];
+        if (r.concat < 0 && (r.file < 0 || r.file >= fileCount())) {
+            s.error = QStringLiteral("record %1 lies in no file").arg(r.name);
+            continue;
+        }
         if (r.deflated && !deflatedSizePlausible(r)) {
             s.error = QStringLiteral("record %1 declares %2 bytes inflated from %3: impossible for deflate")
                           .arg(r.name)
@@ -213,7 +291,7 @@ void Checkpoint::validate()
     }
 }
 
-Expected<CheckpointPtr> openCheckpoint(const QString& path)
+Expected<CheckpointPtr> openCheckpointFile(const QString& path)
 {
     QElapsedTimer timer;
     timer.start();

@@ -18,6 +18,8 @@ struct Record {
     qint64 size = 0;          // uncompressed size
     qint64 compressedSize = 0;
     bool deflated = false;
+    int file = 0;             // which file of a multi-file checkpoint (Checkpoint::parts) holds it
+    int concat = -1;          // >= 0: no bytes on disk; the merge Checkpoint::concats[concat] of other tensors
 
     bool operator==(const Record&) const = default;
 };

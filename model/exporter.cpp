@@ -64,7 +64,7 @@ bool inMap(const Checkpoint& ck, int storage)
     if (storage < 0 || size_t(storage) >= ck.storages.size())
         return false;
     const int record = ck.storages[size_t(storage)].record;
-    return record >= 0 && size_t(record) < ck.records.size() && !ck.records[size_t(record)].deflated;
+    return ck.recordIsMapped(record);
 }
 
 // Straight from the map, no copy: a contiguous little-endian range written as it is.
@@ -206,7 +206,7 @@ QString shardName(const QString& out, int index, int count)
 // Reads a written file back and checks it holds exactly the planned tensors.
 std::optional<QString> verify(const QString& file, const std::vector<TensorOut>& expected)
 {
-    auto ck = openCheckpoint(file);
+    auto ck = openCheckpointFile(file);
     if (!ck)
         return QStringLiteral("the written file does not read back: %1").arg(ck.error().what);
     std::map<QString, const TensorInfo*> got;

@@ -1,5 +1,7 @@
 #include "model/semantic.h"
 
+#include "io/torchscriptcode.h"
+
 #include "model/objectchildren.h"
 
 #include <QSet>
@@ -99,11 +101,44 @@ QString roleFor(const QStringList& path)
     const QString last = path.back().toLower();
     if (last.contains(QLatin1String("ema")) || last.contains(QLatin1String("average")) || last.contains(QLatin1String("swa")))
         return QStringLiteral("ema");
-    static const QStringList modelNames { QStringLiteral("model_state_dict"), QStringLiteral("state_dict"),
+    static const QStringList modelNames { QStringLiteral("model_state_dict"), QStringLiteral("state_dict"), QStringLiteral("merged_model"),
         QStringLiteral("model"), QStringLiteral("module"), QStringLiteral("net"), QStringLiteral("network"),
         QStringLiteral("weights"), QStringLiteral("params"), QStringLiteral("model_state"), QStringLiteral("generator"),
         QStringLiteral("backbone"), QStringLiteral("encoder") };
     return modelNames.contains(last) ? QStringLiteral("model") : QStringLiteral("other");
+}
+
+bool isScriptModule(const ObjectGraph& g, const PyObject& o)
+{
+    return o.kind == ObjKind::Object && o.text.startsWith(QLatin1String("__torch__")) && g.valid(o.state)
+        && g.at(o.state).kind == ObjKind::Dict;
+}
+
+// A TorchScript module's attributes: its parameters and buffers as the archive's code declares them (every
+// tensor attribute when the class is not declared), submodules recursively.
+void collectScriptModule(const ObjectGraph& g, const PyObject& o, const QString& prefix,
+    const QHash<QString, ScriptClass>& classes, StateDictRef& out, int depth)
+{
+    if (!isScriptModule(g, o) || depth > kMaxTreeDepth)
+        return;
+    const auto cls = classes.constFind(o.qualifiedName());
+    const PyObject& st = g.at(o.state);
+    for (size_t i = 0; i + 1 < st.items.size(); i += 2) {
+        const PyObject& k = g.at(st.items[i]);
+        const PyObject& v = g.at(st.items[i + 1]);
+        if (k.kind != ObjKind::Str)
+            continue;
+        if (v.kind == ObjKind::Tensor) {
+            const bool buffer = cls != classes.constEnd() && cls->buffers.contains(k.text);
+            if (cls != classes.constEnd() && !buffer && !cls->parameters.contains(k.text))
+                continue; // a plain tensor attribute: not in state_dict()
+            out.entries.emplace_back(prefix + k.text, int(v.integer));
+            if (buffer)
+                out.declaredBuffers.push_back(prefix + k.text);
+        } else if (isScriptModule(g, v)) {
+            collectScriptModule(g, v, prefix + k.text + QLatin1Char('.'), classes, out, depth + 1);
+        }
+    }
 }
 
 struct Finder {
@@ -111,6 +146,7 @@ struct Finder {
     Semantic& out;
     std::vector<ObjId> onPath;
     QStringList path;
+    QHash<QString, ScriptClass> scriptClasses;
 
     void visit(ObjId id)
     {
@@ -132,6 +168,16 @@ struct Finder {
             for (size_t i = 0; i + 1 < o.items.size(); i += 2)
                 sd.entries.emplace_back(g.at(o.items[i]).text, int(g.at(o.items[i + 1]).integer));
             out.stateDicts.push_back(std::move(sd));
+            return;
+        }
+        if (ck.torchScript && isScriptModule(g, o)) {
+            if (scriptClasses.isEmpty())
+                scriptClasses = ckpt::scriptClasses(ck);
+            StateDictRef sd { path, id, QStringLiteral("model"), {} };
+            sd.rolesDeclared = !scriptClasses.isEmpty();
+            collectScriptModule(g, o, QString(), scriptClasses, sd, 0);
+            if (!sd.entries.empty())
+                out.stateDicts.push_back(std::move(sd));
             return;
         }
         if (moduleState(g, o)) {
@@ -387,6 +433,14 @@ void collectMetadata(const Checkpoint& ck, Semantic& sem)
 
 void addFindings(const Checkpoint& ck, Semantic& sem)
 {
+    if (!ck.problems.isEmpty())
+        sem.findings.push_back({ FindingKind::InconsistentSet,
+            QStringLiteral("%1 (%2 problem(s) with this %3 set of %4 files; what is present is shown)")
+                .arg(ck.problems.front())
+                .arg(ck.problems.size())
+                .arg(ck.layout)
+                .arg(ck.parts.size()),
+            ck.problems.mid(0, 5) });
     if (sem.primary >= 0) {
         const StateDictRef& sd = sem.stateDicts[size_t(sem.primary)];
         for (const auto& [prefix, kind, why] : { std::tuple { QStringLiteral("module."), FindingKind::DataParallelPrefix,
@@ -556,7 +610,7 @@ Semantic analyze(const Checkpoint& ck)
     Semantic sem;
     if (!ck.graph.valid(ck.root))
         return sem;
-    Finder { ck, sem, {}, {} }.visit(ck.root);
+    Finder { ck, sem, {}, {}, {} }.visit(ck.root);
 
     // The model state dict: the first one named like a model, else the largest that is not an EMA copy.
     for (size_t i = 0; i < sem.stateDicts.size() && sem.primary < 0; ++i)
@@ -589,8 +643,9 @@ Semantic analyze(const Checkpoint& ck)
             }
         for (const auto& [key, tensor] : sd.entries) {
             const TensorInfo& t = ck.tensors[size_t(tensor)];
-            const bool buffer = looksLikeBufferName(key) || !dtypeIsFloatingPoint(t.dtype)
-                || (anyMapped && !optimized.contains(tensor));
+            const bool buffer = sd.rolesDeclared
+                ? std::find(sd.declaredBuffers.begin(), sd.declaredBuffers.end(), key) != sd.declaredBuffers.end()
+                : looksLikeBufferName(key) || !dtypeIsFloatingPoint(t.dtype) || (anyMapped && !optimized.contains(tensor));
             sem.roles[key] = buffer ? TensorRole::Buffer : TensorRole::Parameter;
         }
         sem.modules = buildModuleTree(ck, sd, sem.roles);

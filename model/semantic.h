@@ -17,6 +17,9 @@ struct StateDictRef {
     ObjId dict = kNoObject;
     QString role;      // "model", "ema", "other"
     std::vector<std::pair<QString, int>> entries; // key -> tensor index, in file order
+    // TorchScript modules declare which attributes are buffers (code/...py `__buffers__`); empty otherwise.
+    std::vector<QString> declaredBuffers;
+    bool rolesDeclared = false;
     bool operator==(const StateDictRef&) const = default;
 };
 
@@ -74,7 +77,7 @@ struct OptimizerInfo {
     QString mappingNote;       // why the mapping is ambiguous, when it is
 };
 
-enum class FindingKind { DataParallelPrefix, CompilePrefix, TiedWeights, SavedOnGpu, MixedDtypes, NonFinite };
+enum class FindingKind { DataParallelPrefix, CompilePrefix, TiedWeights, SavedOnGpu, MixedDtypes, NonFinite, InconsistentSet };
 
 struct Finding {
     FindingKind kind;

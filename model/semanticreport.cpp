@@ -17,6 +17,7 @@ QString findingKindName(FindingKind k)
     case FindingKind::SavedOnGpu: return QStringLiteral("saved-on-gpu");
     case FindingKind::MixedDtypes: return QStringLiteral("mixed-dtypes");
     case FindingKind::NonFinite: return QStringLiteral("non-finite");
+    case FindingKind::InconsistentSet: return QStringLiteral("inconsistent-set");
     }
     return QStringLiteral("unknown");
 }

@@ -23,7 +23,18 @@ CheckpointSummary summarize(const Checkpoint& ck)
     s.fileSize = ck.fileSize;
     s.tensorCount = std::int64_t(ck.tensors.size());
     std::map<DType, DTypeTotals> byType; // by enum first: naming 60,000 dtypes costs more than the sums
+    const auto merged = [&ck](int storage) {
+        if (storage < 0 || size_t(storage) >= ck.storages.size())
+            return false;
+        const int r = ck.storages[size_t(storage)].record;
+        return r >= 0 && size_t(r) < ck.records.size() && ck.records[size_t(r)].concat >= 0;
+    };
     for (const auto& t : ck.tensors) {
+        if (!ck.concats.empty() && merged(t.storage)) {
+            ++s.mergedTensors;
+            --s.tensorCount;
+            continue;
+        }
         if (!t.error.isEmpty()) {
             ++s.brokenTensors;
             continue;
@@ -41,6 +52,8 @@ CheckpointSummary summarize(const Checkpoint& ck)
         s.tensorBytes = saturatingAdd(s.tensorBytes, d.bytes);
     }
     for (const auto& st : ck.storages) {
+        if (st.record >= 0 && size_t(st.record) < ck.records.size() && ck.records[size_t(st.record)].concat >= 0)
+            continue;
         if (st.error.isEmpty())
             s.storageBytes = saturatingAdd(s.storageBytes, st.nbytes());
         if (!s.devices.contains(st.location))
@@ -51,6 +64,9 @@ CheckpointSummary summarize(const Checkpoint& ck)
         if (!c.viaArgs)
             s.topLevelKeys << c.key;
     s.importedGlobals = std::int64_t(ck.imports.size());
+    s.layout = ck.layout;
+    s.parts = ck.parts;
+    s.problems = ck.problems;
     return s;
 }
 
@@ -60,7 +76,7 @@ QJsonObject summaryToJson(const CheckpointSummary& s)
     for (const auto& [name, d] : s.byDtype)
         dtypes.insert(name, QJsonObject { { QStringLiteral("tensors"), qint64(d.tensors) },
                                 { QStringLiteral("elements"), qint64(d.elements) }, { QStringLiteral("bytes"), qint64(d.bytes) } });
-    return QJsonObject {
+    QJsonObject out {
         { QStringLiteral("path"), s.path },
         { QStringLiteral("format"), formatName(s.format) },
         { QStringLiteral("file_size"), s.fileSize },
@@ -74,6 +90,26 @@ QJsonObject summaryToJson(const CheckpointSummary& s)
         { QStringLiteral("root_type"), s.rootType },
         { QStringLiteral("top_level_keys"), QJsonArray::fromStringList(s.topLevelKeys) },
     };
+    if (!s.layout.isEmpty()) {
+        QJsonArray parts;
+        for (const auto& p : s.parts) {
+            QJsonObject o { { QStringLiteral("name"), p.name }, { QStringLiteral("role"), p.role },
+                { QStringLiteral("format"), formatName(p.format) }, { QStringLiteral("size"), p.size },
+                { QStringLiteral("tensors"), p.tensorEnd - p.tensorBegin } };
+            if (p.tpRank >= 0)
+                o.insert(QStringLiteral("tp_rank"), p.tpRank);
+            if (p.ppRank >= 0)
+                o.insert(QStringLiteral("pp_rank"), p.ppRank);
+            if (p.dpRank >= 0)
+                o.insert(QStringLiteral("dp_rank"), p.dpRank);
+            parts.append(o);
+        }
+        out.insert(QStringLiteral("layout"), s.layout);
+        out.insert(QStringLiteral("parts"), parts);
+        out.insert(QStringLiteral("problems"), QJsonArray::fromStringList(s.problems));
+        out.insert(QStringLiteral("merged_tensors"), qint64(s.mergedTensors));
+    }
+    return out;
 }
 
 QString formatBytes(std::int64_t bytes)
@@ -88,6 +124,20 @@ QString summaryToText(const CheckpointSummary& s)
     c.setNumberOptions(QLocale::DefaultNumberOptions);
     out += QStringLiteral("file:            %1 (%2)\n").arg(s.path, formatBytes(s.fileSize));
     out += QStringLiteral("format:          %1\n").arg(formatName(s.format));
+    if (!s.layout.isEmpty()) {
+        out += QStringLiteral("layout:          %1, %2 files\n").arg(s.layout).arg(s.parts.size());
+        for (const auto& p : s.parts)
+            out += QStringLiteral("  %1  %2  %3 tensors  %4\n")
+                       .arg(p.name, -40)
+                       .arg(formatBytes(p.size), 10)
+                       .arg(p.tensorEnd - p.tensorBegin, 6)
+                       .arg(p.role);
+        for (const auto& p : s.problems)
+            out += QStringLiteral("problem:         %1\n").arg(p);
+        if (s.mergedTensors)
+            out += QStringLiteral("merged view:     %1 tensors joined across tensor-parallel ranks (not counted below)\n")
+                       .arg(s.mergedTensors);
+    }
     out += QStringLiteral("root:            %1\n").arg(s.rootType);
     out += QStringLiteral("tensors:         %1%2\n")
                .arg(c.toString(qint64(s.tensorCount)))

@@ -6,6 +6,7 @@
 #include <QStringList>
 
 #include <map>
+#include <vector>
 
 namespace ckpt {
 
@@ -30,6 +31,12 @@ struct CheckpointSummary {
     QStringList topLevelKeys;
     QString rootType;
     std::int64_t importedGlobals = 0;
+    // Multi-file checkpoints: the layout, each file, what is inconsistent; merged tensor-parallel views are not
+    // counted in the totals above (their bytes are the ranks' bytes).
+    QString layout;
+    std::vector<CheckpointPart> parts;
+    QStringList problems;
+    std::int64_t mergedTensors = 0;
     bool operator==(const CheckpointSummary&) const = default;
 };
 

@@ -481,6 +481,8 @@ def main():
         json.dump(weights_only, fh, indent=1)
     subprocess.run([sys.executable, os.path.join(HERE, "gen_malicious.py"), os.path.join(out, "malicious")], check=True,
                    stderr=subprocess.DEVNULL)
+    # Multi-file layouts (shards, framework folders) and TorchScript archives, with their own truth file.
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_layouts.py"), os.path.join(out, "layouts")], check=True)
     with open(os.path.join(out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
     print(f"wrote {len(manifest)} fixtures to {out}")

@@ -19,6 +19,7 @@ QString title(FindingKind k)
     case FindingKind::SavedOnGpu: return FindingsBanner::tr("Saved on GPU");
     case FindingKind::MixedDtypes: return FindingsBanner::tr("Mixed dtypes");
     case FindingKind::NonFinite: return FindingsBanner::tr("NaN/Inf");
+    case FindingKind::InconsistentSet: return FindingsBanner::tr("Incomplete set");
     }
     return {};
 }
