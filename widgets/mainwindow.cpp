@@ -9,20 +9,27 @@
 #include "model/statsjob.h"
 #include "model/summary.h"
 #include "model/tensornames.h"
+#include "widgets/aboutdialog.h"
 #include "widgets/comparewindow.h"
 #include "widgets/detailsview.h"
 #include "widgets/exportdialog.h"
+#include "widgets/filewatcher.h"
 #include "widgets/histogramview.h"
 #include "widgets/safetybanner.h"
 #include "widgets/findingsbanner.h"
 #include "widgets/layerplot.h"
+#include "widgets/logdialog.h"
 #include "widgets/modelpage.h"
 #include "widgets/modulepane.h"
+#include "widgets/recentfiles.h"
+#include "widgets/theme.h"
 #include "widgets/treefilterproxy.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
+#include <QCloseEvent>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QElapsedTimer>
@@ -31,6 +38,7 @@
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QIcon>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -57,8 +65,34 @@
 namespace ckpt {
 namespace {
 
-constexpr QLatin1StringView kRecentKey("recentFiles");
 constexpr QLatin1StringView kAutoStatsKey("computeStatisticsOnOpen");
+constexpr QLatin1StringView kGeometryKey("window/geometry");
+constexpr QLatin1StringView kSplittersKey("window/splitters/");
+// A new window placed on top of another one exactly would look like nothing opened.
+constexpr int kCascade = 32;
+
+QString& logFilePath()
+{
+    static QString path;
+    return path;
+}
+
+// The platform's bindings for a standard key plus the one every desktop user expects: platform themes differ
+// (the offscreen and some X11 themes bind Close to Ctrl+F4 only and Quit to nothing).
+QList<QKeySequence> keys(QKeySequence::StandardKey standard, const QKeySequence& expected)
+{
+    QList<QKeySequence> out { expected };
+    for (const QKeySequence& k : QKeySequence::keyBindings(standard))
+        if (!out.contains(k))
+            out << k;
+    return out;
+}
+
+// The desktop theme's icon where there is one, the style's (drawn for the screen's scale) otherwise.
+QIcon themedIcon(const char* name, QStyle::StandardPixmap fallback)
+{
+    return QIcon::fromTheme(QString::fromLatin1(name), QApplication::style()->standardIcon(fallback));
+}
 
 // Expanding every match of a filter that hits a million-row state dict would freeze the view; past this many
 // revealed rows the rest stays collapsed and the user expands what they need.
@@ -163,6 +197,7 @@ MainWindow::MainWindow(QWidget* parent)
     splitter->setStretchFactor(1, 0);
     splitter->setChildrenCollapsible(false);
     splitter->setSizes({ 520, 190 });
+    splitter->setObjectName(QStringLiteral("objectsSplitter"));
 
     auto* placeholder = new QLabel(tr("<h3>No checkpoint open</h3>"
                                       "<p>File &gt; Open (Ctrl+O), File &gt; Open Recent,<br>"
@@ -259,7 +294,11 @@ MainWindow::MainWindow(QWidget* parent)
         m_modelPage->pane()->selectNode(node);
     });
 
+    m_watcher = new FileWatcher(this);
+    connect(m_watcher, &FileWatcher::changed, this, &MainWindow::changedOnDisk);
+
     createMenus();
+    restoreLayout();
 
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, &MainWindow::showDetails);
     connect(m_view, &QTreeView::customContextMenuRequested, this, &MainWindow::showContextMenu);
@@ -280,16 +319,39 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::createMenus()
 {
+    const auto named = [](QAction* action, const char* name, const QList<QKeySequence>& shortcuts = {}) {
+        action->setObjectName(QString::fromLatin1(name));
+        if (!shortcuts.isEmpty())
+            action->setShortcuts(shortcuts);
+        return action;
+    };
     auto* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open..."), QKeySequence::Open, this, &MainWindow::openDialog);
+    named(file->addAction(themedIcon("window-new", QStyle::SP_FileIcon), tr("&New Window"), this, [] { newWindow(); }),
+        "actionNewWindow", keys(QKeySequence::New, QKeySequence(Qt::CTRL | Qt::Key_N)));
+    named(file->addAction(themedIcon("document-open", QStyle::SP_DialogOpenButton), tr("&Open..."), this,
+              &MainWindow::openDialog),
+        "actionOpen", keys(QKeySequence::Open, QKeySequence(Qt::CTRL | Qt::Key_O)));
+    named(file->addAction(themedIcon("folder-open", QStyle::SP_DirOpenIcon), tr("Open &Folder..."), this,
+              &MainWindow::openFolderDialog),
+        "actionOpenFolder");
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    // Files deleted since the list was written leave the menu when it is opened.
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
+    named(file->addAction(themedIcon("view-refresh", QStyle::SP_BrowserReload), tr("&Reload"), this, [this] { reload(); }),
+        "actionReload", keys(QKeySequence::Refresh, QKeySequence(Qt::Key_F5)));
+    named(file->addAction(themedIcon("document-close", QStyle::SP_DialogCloseButton), tr("&Close"), this,
+              &MainWindow::closeFileOrWindow),
+        "actionClose", keys(QKeySequence::Close, QKeySequence(Qt::CTRL | Qt::Key_W)));
     file->addSeparator();
     file->addAction(tr("Co&mpare With..."), this, &MainWindow::compareWithDialog);
     file->addAction(tr("&Export..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::openExportDialog);
     file->addAction(tr("&Safety Report..."), this, [this] { m_safety->showDetails(); });
     file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    // Every window closes as the user would close it (each saves its layout), then the application ends.
+    named(file->addAction(themedIcon("application-exit", QStyle::SP_DialogCloseButton), tr("&Quit"), qApp,
+              &QApplication::closeAllWindows),
+        "actionQuit", keys(QKeySequence::Quit, QKeySequence(Qt::CTRL | Qt::Key_Q)));
     rebuildRecentMenu();
 
     auto* edit = menuBar()->addMenu(tr("&Edit"));
@@ -300,7 +362,7 @@ void MainWindow::createMenus()
     });
     copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     m_view->addAction(copy);
-    edit->addAction(tr("&Find Key"), QKeySequence::Find, this, [this] {
+    auto* find = edit->addAction(tr("&Find Key"), QKeySequence::Find, this, [this] {
         if (m_tabs->currentWidget() == m_modelPage) {
             m_modelPage->pane()->focusSearch();
             return;
@@ -309,6 +371,7 @@ void MainWindow::createMenus()
         m_filter->setFocus(Qt::ShortcutFocusReason);
         m_filter->selectAll();
     });
+    named(find, "actionFind", keys(QKeySequence::Find, QKeySequence(Qt::CTRL | Qt::Key_F)));
 
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Collapse All"), this, [this] { m_view->collapseAll(); });
@@ -317,6 +380,28 @@ void MainWindow::createMenus()
         expandDefault();
     });
     view->addAction(tr("&File Order"), this, [this] { m_view->header()->setSortIndicator(-1, Qt::AscendingOrder); });
+    view->addSeparator();
+    auto* theme = view->addMenu(tr("&Theme"));
+    theme->setObjectName(QStringLiteral("themeMenu"));
+    m_themeGroup = new QActionGroup(this);
+    for (auto [choice, label] : { std::pair { ThemeChoice::System, tr("&System") },
+             std::pair { ThemeChoice::Light, tr("&Light") }, std::pair { ThemeChoice::Dark, tr("&Dark") } }) {
+        auto* action = theme->addAction(label);
+        action->setCheckable(true);
+        action->setData(themeName(choice));
+        m_themeGroup->addAction(action);
+        connect(action, &QAction::triggered, this, [choice] {
+            saveTheme(choice);
+            applyTheme(choice);
+        });
+    }
+    // The theme is the application's: another window may have changed it since this menu was last shown.
+    const auto checkTheme = [this] {
+        for (QAction* action : m_themeGroup->actions())
+            action->setChecked(action->data().toString() == themeName(currentTheme()));
+    };
+    connect(theme, &QMenu::aboutToShow, this, checkTheme);
+    checkTheme();
 
     auto* stats = menuBar()->addMenu(tr("&Statistics"));
     stats->addAction(tr("&Compute All"), this, &MainWindow::startStatistics);
@@ -326,6 +411,14 @@ void MainWindow::createMenus()
     m_autoStats->setCheckable(true);
     m_autoStats->setChecked(QSettings().value(kAutoStatsKey, true).toBool());
     connect(m_autoStats, &QAction::toggled, this, [](bool on) { QSettings().setValue(kAutoStatsKey, on); });
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    named(help->addAction(themedIcon("text-x-generic", QStyle::SP_FileDialogDetailedView), tr("Show &Log"), this,
+              &MainWindow::showLog),
+        "actionShowLog");
+    named(help->addAction(themedIcon("help-about", QStyle::SP_MessageBoxInformation), tr("&About Checkpoint Lens"), this,
+              &MainWindow::showAbout),
+        "actionAbout");
 }
 
 QString MainWindow::errorText() const
@@ -357,6 +450,11 @@ QString MainWindow::findingsText() const
 QString MainWindow::statsText() const
 {
     return m_statsLabel->isHidden() ? QString() : m_statsLabel->text();
+}
+
+QString MainWindow::noticeText() const
+{
+    return statusBar()->currentMessage();
 }
 
 void MainWindow::showError(const QString& title, const QString& message)
@@ -449,8 +547,162 @@ bool MainWindow::openFile(const QString& path)
     m_statusLabel->setToolTip(absolute);
 
     addRecent(absolute);
+    m_path = absolute;
+    m_watcher->watch(absolute);
     spdlog::info("opened {} ({} tensors) in {} ms", utf8(absolute), s.tensorCount, timer.elapsed());
     return true;
+}
+
+bool MainWindow::reload()
+{
+    if (m_path.isEmpty())
+        return false;
+    // Where the user was stays: the tab (when the reloaded file still has it) and the filter.
+    const int tab = m_tabs->currentIndex();
+    const bool ok = openFile(m_path);
+    if (ok && m_tabs->isTabEnabled(tab))
+        m_tabs->setCurrentIndex(tab);
+    return ok;
+}
+
+void MainWindow::changedOnDisk(const QString& path)
+{
+    if (path != m_path)
+        return;
+    spdlog::info("{} changed on disk; reloading", utf8(path));
+    if (reload())
+        statusBar()->showMessage(tr("%1 changed on disk and was reloaded").arg(QFileInfo(path).fileName()), 10'000);
+    // A failure shows in the error banner; the version shown before stays.
+}
+
+void MainWindow::closeFile()
+{
+    m_watcher->watch({});
+    m_path.clear();
+    m_stats->setCheckpoint(nullptr);
+    m_histogram->clear();
+    m_modelPage->clear();
+    m_moduleModel->setTree(nullptr, nullptr);
+    m_model->setCheckpoint(nullptr);
+    m_layerPlot->setBlocks({});
+    m_layerPlot->setProfile({});
+    m_sem.reset();
+    m_names.reset();
+    m_summary.reset();
+    m_nonFinite.clear();
+    m_nonFiniteCounts.clear();
+    m_findings->setFindings({});
+    m_safety->clear();
+    m_details->showNothing();
+    hideError();
+    m_statsLabel->setVisible(false);
+    m_statsBar->setVisible(false);
+    m_statsButton->setVisible(false);
+    m_stack->setCurrentIndex(0);
+    setWindowTitle(tr("Checkpoint Lens"));
+    m_statusLabel->setText(tr("Open a checkpoint (File > Open, or drop a file here)"));
+    m_statusLabel->setToolTip({});
+}
+
+bool MainWindow::isEmpty() const
+{
+    return m_path.isEmpty() && m_errorBar->isHidden();
+}
+
+void MainWindow::closeFileOrWindow()
+{
+    if (isEmpty())
+        close();
+    else
+        closeFile();
+}
+
+MainWindow* MainWindow::newWindow()
+{
+    auto* window = new MainWindow;
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    window->show();
+    return window;
+}
+
+MainWindow* MainWindow::showInWindow(const QString& path)
+{
+    const QString absolute = path.isEmpty() ? QString() : QFileInfo(path).absoluteFilePath();
+    MainWindow* target = nullptr;
+    MainWindow* empty = nullptr;
+    for (QWidget* widget : QApplication::topLevelWidgets()) {
+        auto* window = qobject_cast<MainWindow*>(widget);
+        if (!window || !window->isVisible())
+            continue;
+        if (!absolute.isEmpty() && window->currentPath() == absolute)
+            target = window;
+        else if (window->isEmpty() && !empty)
+            empty = window;
+    }
+    if (!target) {
+        target = empty && !absolute.isEmpty() ? empty : newWindow();
+        if (!absolute.isEmpty())
+            target->openFile(absolute);
+    }
+    target->show();
+    target->setWindowState((target->windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
+    target->raise();
+    target->activateWindow();
+    return target;
+}
+
+void MainWindow::setLogFile(const QString& path)
+{
+    logFilePath() = path;
+}
+
+QString MainWindow::logFile()
+{
+    return logFilePath();
+}
+
+AboutDialog* MainWindow::showAbout()
+{
+    auto* dialog = new AboutDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
+}
+
+LogDialog* MainWindow::showLog()
+{
+    auto* dialog = new LogDialog(logFile(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    saveLayout();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::saveLayout() const
+{
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    for (const QSplitter* splitter : findChildren<QSplitter*>())
+        if (!splitter->objectName().isEmpty())
+            settings.setValue(kSplittersKey + splitter->objectName(), splitter->saveState());
+}
+
+void MainWindow::restoreLayout()
+{
+    QSettings settings;
+    for (QSplitter* splitter : findChildren<QSplitter*>())
+        if (!splitter->objectName().isEmpty())
+            splitter->restoreState(settings.value(kSplittersKey + splitter->objectName()).toByteArray());
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+        return;
+    for (QWidget* widget : QApplication::topLevelWidgets())
+        if (widget != this && qobject_cast<MainWindow*>(widget) && widget->isVisible() && widget->pos() == pos())
+            move(pos() + QPoint(kCascade, kCascade));
 }
 
 void MainWindow::openDialog()
@@ -458,38 +710,42 @@ void MainWindow::openDialog()
     const QStringList recent = recentFiles();
     const QString dir = recent.isEmpty() ? QDir::homePath() : QFileInfo(recent.first()).absolutePath();
     const QString path = QFileDialog::getOpenFileName(this, tr("Open checkpoint"), dir,
-        tr("Checkpoints (*.pth *.pt *.ckpt *.bin *.safetensors *.tar);;All files (*)"));
+        tr("Checkpoints (*.pth *.pt *.ckpt *.bin *.safetensors *.tar *.json);;All files (*)"));
+    if (!path.isEmpty())
+        openFile(path);
+}
+
+void MainWindow::openFolderDialog()
+{
+    const QStringList recent = recentFiles();
+    const QString dir = recent.isEmpty() ? QDir::homePath() : QFileInfo(recent.first()).absolutePath();
+    // A sharded set or a training run's folder opens as one checkpoint; which folders can is openCheckpoint's call.
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open folder as one checkpoint"), dir);
     if (!path.isEmpty())
         openFile(path);
 }
 
 QStringList MainWindow::recentFiles()
 {
-    return QSettings().value(kRecentKey).toStringList();
+    return recent::files();
 }
 
 void MainWindow::addRecent(const QString& path)
 {
-    QSettings settings;
-    QStringList recent = settings.value(kRecentKey).toStringList();
-    recent.removeAll(path);
-    recent.prepend(path);
-    while (recent.size() > kMaxRecentFiles)
-        recent.removeLast();
-    settings.setValue(kRecentKey, recent);
+    recent::add(path);
     rebuildRecentMenu();
 }
 
 void MainWindow::clearRecent()
 {
-    QSettings().remove(kRecentKey);
+    recent::clear();
     rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu()
 {
     m_recentMenu->clear();
-    const QStringList recent = recentFiles();
+    const QStringList recent = recent::existingFiles();
     for (qsizetype i = 0; i < recent.size(); ++i) {
         const QString path = recent[i];
         const QFileInfo info(path);

@@ -2,12 +2,14 @@
 
 #include "io/checkpoint.h"
 #include "model/statsresult.h"
+#include "widgets/recentfiles.h"
 
 #include <QMainWindow>
 
 #include <memory>
 
 class QAction;
+class QActionGroup;
 class QFrame;
 class QLabel;
 class QLineEdit;
@@ -21,8 +23,11 @@ class QTreeView;
 
 namespace ckpt {
 
+class AboutDialog;
 class CompareWindow;
 class DetailsView;
+class FileWatcher;
+class LogDialog;
 class HistogramView;
 class SafetyBanner;
 class FindingsBanner;
@@ -42,9 +47,26 @@ public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    // Opens a file; a failure shows as a banner in the window (never a dialog) and returns false. The file shown
-    // before, if any, stays.
+    // Opens a file (or a folder: openCheckpoint decides what it can read); a failure shows as a banner in the
+    // window (never a dialog) and returns false. The file shown before, if any, stays.
+    // File > Open, Open Recent, Open Folder and a drop replace what this window shows: the user picked the window.
+    // Paths from outside (the command line, a second launch) go through showInWindow: one window per file.
     bool openFile(const QString& path);
+    // The file again as it is on disk now (F5; also when the file watcher says it changed).
+    bool reload();
+    // Back to the empty window (File > Close when a file is shown).
+    void closeFile();
+    QString currentPath() const { return m_path; }
+    bool isEmpty() const; // no file shown and no error about one either
+
+    // A new window that closes itself for good (WA_DeleteOnClose), shown.
+    static MainWindow* newWindow();
+    // The window for a path handed in from outside: the one already showing it, else an empty one, else a new one;
+    // shown and raised. An empty path asks for a window (a launch without files).
+    static MainWindow* showInWindow(const QString& path);
+    // Where the program logs (Help > Show Log); empty: stderr only.
+    static void setLogFile(const QString& path);
+    static QString logFile();
 
     // The "Objects" tab: the raw object tree.
     ObjectTreeModel* treeModel() const { return m_model; }
@@ -63,9 +85,13 @@ public:
     // what is not plainly data.
     HistogramView* histogramView() const { return m_histogram; }
     SafetyBanner* safetyBanner() const { return m_safety; }
+    FileWatcher* fileWatcher() const { return m_watcher; }
     // File > Compare With (also two files dropped at once) and File > Export.
     CompareWindow* openCompare(const QString& a, const QString& b);
     void openExportDialog();
+    // Help > About and Help > Show Log (non-modal, deleted on close).
+    AboutDialog* showAbout();
+    LogDialog* showLog();
     // Plain text of what the window shows, for tests and accessibility.
     QString errorText() const;
     QString detailsText() const;       // the Objects tab's details
@@ -73,17 +99,24 @@ public:
     QString findingsText() const;
     QString statusText() const;
     QString statsText() const;
+    QString noticeText() const; // the status bar's passing message ("... changed on disk and was reloaded")
 
     static QStringList recentFiles();
-    static constexpr int kMaxRecentFiles = 10;
+    static constexpr int kMaxRecentFiles = recent::kMax;
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     void createMenus();
     void openDialog();
+    void openFolderDialog();
+    void closeFileOrWindow();
+    void changedOnDisk(const QString& path);
+    void saveLayout() const;
+    void restoreLayout();
     void showError(const QString& title, const QString& message);
     void hideError();
     void rebuildRecentMenu();
@@ -137,6 +170,9 @@ private:
     QString m_errorPlain;
     QLabel* m_statusLabel = nullptr;
     QMenu* m_recentMenu = nullptr;
+    QActionGroup* m_themeGroup = nullptr;
+    FileWatcher* m_watcher = nullptr;
+    QString m_path; // what the window shows, absolute; empty when nothing
     std::unique_ptr<CheckpointSummary> m_summary;
     bool m_keyWidthByUser = false;
     bool m_autoSizing = false;

@@ -37,6 +37,7 @@ ModelPage::ModelPage(ModuleTreeModel* model, StatsJob* stats, QWidget* parent)
     m_panel->addTab(m_values, tr("Values"));
 
     auto* splitter = new QSplitter(Qt::Horizontal);
+    splitter->setObjectName(QStringLiteral("modelSplitter"));
     splitter->addWidget(m_pane);
     splitter->addWidget(m_panel);
     splitter->setStretchFactor(0, 3);
