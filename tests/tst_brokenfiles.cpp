@@ -667,9 +667,10 @@ void TestBrokenFiles::missingFileAndFolder()
     QCOMPARE(a.error().kind, ErrorKind::Io);
     QVERIFY(a.error().what.contains(QLatin1String("no such file")));
     checkError(a.error(), missing);
+    // A folder opens as a checkpoint only when it holds a known layout (shards, rank files, one checkpoint).
     auto b = openCheckpoint(m_dir.path());
     QVERIFY(!b.ok());
-    QCOMPARE(b.error().kind, ErrorKind::Io);
+    QCOMPARE(b.error().kind, ErrorKind::NotACheckpoint);
     QVERIFY(b.error().what.contains(QLatin1String("folder")));
     checkError(b.error(), m_dir.path());
 }
