@@ -184,7 +184,7 @@ private slots:
         QVERIFY(w.statusText().contains(tensorsText(4)));
         QVERIFY(writeModel(path, 3));
         QTest::keyClick(&w, Qt::Key_F5);
-        QVERIFY2(w.statusText().contains(tensorsText(6)), qPrintable(w.statusText()));
+        QTRY_VERIFY2(w.statusText().contains(tensorsText(6)), qPrintable(w.statusText()));
         QCOMPARE(w.currentPath(), QFileInfo(path).absoluteFilePath());
     }
 
@@ -240,6 +240,23 @@ private slots:
         QCOMPARE(changed.count(), 2); // once per save, however many writes it took
     }
 
+    void cancelOpening()
+    {
+        MainWindow w;
+        QVERIFY(w.openFile(sample()));
+        QTemporaryDir dir;
+        const QString other = dir.filePath(QStringLiteral("other.safetensors"));
+        QVERIFY(writeModel(other, 3));
+        w.openInBackground(other);
+        QVERIFY(w.isOpening());
+        QVERIFY(!w.isEmpty());
+        w.cancelOpening();
+        QVERIFY(!w.isOpening());
+        QTest::qWait(300); // the parse finishes on its thread; its result must be dropped
+        QCOMPARE(w.currentPath(), sample());
+        QVERIFY(w.statusText().contains(tensorsText(164)));
+    }
+
     void openFolderGoesThroughOpenFile()
     {
         // Whether a folder opens is openCheckpoint's decision; an empty folder is no checkpoint either way, and the
@@ -254,6 +271,7 @@ private slots:
 
         MainWindow dropped;
         dropUrls(dropped, { QUrl::fromLocalFile(folder) });
+        QTRY_VERIFY(!dropped.isOpening());
         QVERIFY2(dropped.errorText().contains(QStringLiteral("empty-run")), qPrintable(dropped.errorText()));
     }
 
@@ -393,10 +411,11 @@ private slots:
         QCOMPARE(wa, empty); // an empty window is used first
         MainWindow* wb = MainWindow::showInWindow(b);
         QVERIFY(wb != wa);
-        QCOMPARE(wb->currentPath(), b);
-        QCOMPARE(MainWindow::showInWindow(a), wa); // already shown: that window comes forward
+        QCOMPARE(MainWindow::showInWindow(a), wa); // being opened or shown already: that window comes forward
+        QTRY_COMPARE(wb->currentPath(), b);
+        QTRY_COMPARE(wa->currentPath(), a);
+        QCOMPARE(MainWindow::showInWindow(b), wb);
         QCOMPARE(visibleMainWindows().size(), before + 1);
-        QCOMPARE(wa->currentPath(), a);
     }
 
     void executablesVersionAndHelp_data()

@@ -10,6 +10,7 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QSpinBox>
+#include <QThread>
 #include <QTimer>
 #include <QToolButton>
 #include <QToolTip>
@@ -626,6 +627,8 @@ void HistogramView::compute()
     req.bins = m_bins->value();
     req.range = m_range;
     req.scale = m_logX->isChecked() ? HistScale::Log10Abs : HistScale::Linear;
+    // One core stays for the GUI thread (and the statistics job beside it): the window must not stutter.
+    req.threads = std::max(1, QThread::idealThreadCount() - 1);
     struct Result {
         std::optional<Histogram> a, b;
         QString error;

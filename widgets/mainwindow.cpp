@@ -10,6 +10,7 @@
 #include "model/summary.h"
 #include "model/tensornames.h"
 #include "widgets/aboutdialog.h"
+#include "widgets/checkpointload.h"
 #include "widgets/comparewindow.h"
 #include "widgets/detailsview.h"
 #include "widgets/exportdialog.h"
@@ -45,6 +46,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMimeData>
+#include <QPointer>
 #include <QProgressBar>
 #include <QScrollBar>
 #include <QSettings>
@@ -53,6 +55,7 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
+#include <QThread>
 #include <QTimer>
 #include <QToolButton>
 #include <QTreeView>
@@ -150,6 +153,8 @@ MainWindow::MainWindow(QWidget* parent)
     auto* header = m_view->header();
     header->setStretchLastSection(true);
     header->setMinimumSectionSize(48);
+    // Fitting columns measures this many rows, not all of a 60,000-key state dict (1000 by default: 25 ms per fit).
+    header->setResizeContentsPrecision(256);
     // File order first; a third click on a header goes back to it.
     header->setSortIndicatorClearable(true);
     header->setSortIndicator(-1, Qt::AscendingOrder);
@@ -275,6 +280,23 @@ MainWindow::MainWindow(QWidget* parent)
         else
             startStatistics();
     });
+    m_openLabel = new QLabel;
+    m_openBar = new QProgressBar;
+    m_openBar->setObjectName(QStringLiteral("openProgress"));
+    m_openBar->setRange(0, 0); // parsing reports no steps: a busy indicator
+    m_openBar->setMaximumWidth(120);
+    m_openBar->setMaximumHeight(statusBar()->fontMetrics().height() + 2);
+    m_openBar->setTextVisible(false);
+    m_openCancel = new QToolButton;
+    m_openCancel->setObjectName(QStringLiteral("openCancel"));
+    m_openCancel->setAutoRaise(true);
+    m_openCancel->setText(tr("Cancel"));
+    m_openCancel->setToolTip(tr("Stop opening; what the window showed stays"));
+    connect(m_openCancel, &QToolButton::clicked, this, &MainWindow::cancelOpening);
+    for (QWidget* widget : std::initializer_list<QWidget*> { m_openLabel, m_openBar, m_openCancel }) {
+        statusBar()->addPermanentWidget(widget);
+        widget->setVisible(false);
+    }
     statusBar()->addPermanentWidget(m_statsLabel);
     statusBar()->addPermanentWidget(m_statsBar);
     statusBar()->addPermanentWidget(m_statsButton);
@@ -315,7 +337,13 @@ MainWindow::MainWindow(QWidget* parent)
     });
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Loads still running hand their result to this window through a QPointer; their QThread objects are children.
+    m_openGeneration = ~quint64(0);
+    for (QThread* thread : findChildren<QThread*>())
+        thread->wait();
+}
 
 void MainWindow::createMenus()
 {
@@ -472,28 +500,93 @@ void MainWindow::hideError()
 
 bool MainWindow::openFile(const QString& path)
 {
-    const QFileInfo info(path);
-    const QString absolute = info.absoluteFilePath();
+    cancelOpening();
+    return install(loadCheckpoint(path), OpenReason::User);
+}
+
+void MainWindow::openInBackground(const QString& path, OpenReason reason)
+{
+    const quint64 generation = ++m_openGeneration;
+    m_openingPath = QFileInfo(path).absoluteFilePath();
+    m_openLabel->setText(reason == OpenReason::User ? tr("Opening %1…").arg(QFileInfo(path).fileName())
+                                                    : tr("Reloading %1…").arg(QFileInfo(path).fileName()));
+    // Shown only when opening takes long enough to notice; a small file is there before the bar would be.
+    QTimer::singleShot(150, this, [this, generation] {
+        if (generation == m_openGeneration && isOpening()) {
+            m_openLabel->setVisible(true);
+            m_openBar->setVisible(true);
+            m_openCancel->setVisible(true);
+        }
+    });
+    // The parse cannot be interrupted, so Cancel drops its result instead; the thread ends on its own, and the
+    // window waits for its threads before it goes.
+    QPointer<MainWindow> self(this);
+    QThread* thread = QThread::create([self, path, generation, reason] {
+        auto loaded = std::make_shared<LoadedCheckpoint>(loadCheckpoint(path));
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, loaded, generation, reason] {
+                if (!self || generation != self->m_openGeneration)
+                    return;
+                self->finishOpening();
+                self->install(std::move(*loaded), reason);
+            },
+            Qt::QueuedConnection);
+    });
+    thread->setParent(this);
+    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+    thread->start(QThread::LowPriority);
+}
+
+bool MainWindow::isOpening() const
+{
+    return !m_openingPath.isEmpty();
+}
+
+void MainWindow::cancelOpening()
+{
+    if (!isOpening())
+        return;
+    spdlog::info("stopped opening {}", utf8(m_openingPath));
+    ++m_openGeneration;
+    finishOpening();
+}
+
+void MainWindow::finishOpening()
+{
+    m_openingPath.clear();
+    m_openLabel->setVisible(false);
+    m_openBar->setVisible(false);
+    m_openCancel->setVisible(false);
+}
+
+bool MainWindow::install(LoadedCheckpoint loaded, OpenReason reason)
+{
+    const QString& absolute = loaded.path;
+    const QFileInfo info(absolute);
     QElapsedTimer timer;
     timer.start();
-    auto ck = openCheckpoint(absolute);
-    if (!ck) {
-        spdlog::warn("cannot open {}: {}", utf8(absolute), utf8(ck.error().message()));
-        showError(tr("Cannot open %1").arg(info.fileName()), ck.error().message());
-        // A raw pickle is no checkpoint, but what it would run is still worth saying.
-        if (auto scan = scanFile(absolute); scan && scan->verdict == SafetyClass::Dangerous)
-            m_safety->setScan(scan);
+    if (!loaded.checkpoint) {
+        const Error& error = loaded.checkpoint.error();
+        spdlog::warn("cannot open {}: {}", utf8(absolute), utf8(error.message()));
+        showError(reason == OpenReason::User ? tr("Cannot open %1").arg(info.fileName())
+                                             : tr("Cannot reload %1; the version shown is the one read before").arg(info.fileName()),
+            error.message());
+        if (loaded.scan && loaded.scan->verdict == SafetyClass::Dangerous)
+            m_safety->setScan(loaded.scan);
         return false;
     }
+    // Where the user was stays on a reload: the tab (when the file still has it) and the filter.
+    const int tab = reason == OpenReason::User ? -1 : m_tabs->currentIndex();
     hideError();
-    const CheckpointPtr checkpoint = *ck;
-    m_summary = std::make_unique<CheckpointSummary>(summarize(*checkpoint));
+    const CheckpointPtr checkpoint = *loaded.checkpoint;
+    m_summary = std::make_unique<CheckpointSummary>(*loaded.summary);
     m_model->setCheckpoint(checkpoint);
     m_stack->setCurrentIndex(1);
 
-    auto sem = std::make_shared<const Semantic>(analyze(*checkpoint));
+    const std::shared_ptr<const Semantic> sem = loaded.sem;
     m_sem = sem;
-    m_names = std::make_shared<TensorNames>(checkpoint, sem);
+    m_names = loaded.names;
     m_stats->setCheckpoint(checkpoint);
     m_moduleModel->setTree(checkpoint, sem);
     m_nonFinite.clear();
@@ -503,21 +596,20 @@ bool MainWindow::openFile(const QString& path)
     for (int t = 0; t < int(checkpoint->tensors.size()); ++t)
         if (const StatsResult* r = m_stats->result(t))
             known.push_back(*r);
-    m_modelPage->setFile(checkpoint, sem, *m_summary, overview(*checkpoint, *sem, *m_names));
+    m_modelPage->setFile(checkpoint, sem, *m_summary, std::move(loaded.overview));
     if (!known.empty())
         statsArrived(m_stats->generation(), known);
-    std::vector<std::pair<QString, int>> blocks;
-    for (int node : repeatedBlocks(sem->modules))
-        blocks.emplace_back(sem->modules.nodes[size_t(node)].fullName, node);
-    m_layerPlot->setBlocks(blocks);
+    m_layerPlot->setBlocks(loaded.blocks);
     updateLayerProfile();
     updateFindings();
-    m_safety->setScan(scanFile(absolute)); // reads only the pickles: milliseconds
+    m_safety->setScan(loaded.scan);
     showSelectedHistogram(m_modelPage->pane()->currentNode());
     const bool hasModel = m_moduleModel->rowCount() > 0;
     m_tabs->setTabEnabled(m_tabs->indexOf(m_modelPage), hasModel);
-    m_tabs->setTabEnabled(m_tabs->indexOf(m_layerPlot), !blocks.empty());
+    m_tabs->setTabEnabled(m_tabs->indexOf(m_layerPlot), !loaded.blocks.empty());
     m_tabs->setCurrentWidget(hasModel ? m_modelPage : m_objectsPage);
+    if (tab >= 0 && m_tabs->isTabEnabled(tab))
+        m_tabs->setCurrentIndex(tab);
     m_statsLabel->setVisible(false);
     m_statsBar->setVisible(false);
     m_statsButton->setVisible(false);
@@ -549,20 +641,17 @@ bool MainWindow::openFile(const QString& path)
     addRecent(absolute);
     m_path = absolute;
     m_watcher->watch(absolute);
-    spdlog::info("opened {} ({} tensors) in {} ms", utf8(absolute), s.tensorCount, timer.elapsed());
+    if (reason == OpenReason::ChangedOnDisk)
+        statusBar()->showMessage(tr("%1 changed on disk and was reloaded").arg(info.fileName()), 10'000);
+    spdlog::info("opened {} ({} tensors) in {} ms ({} ms in the window)", utf8(absolute), s.tensorCount,
+        loaded.milliseconds + timer.elapsed(), timer.elapsed());
     return true;
 }
 
-bool MainWindow::reload()
+void MainWindow::reload()
 {
-    if (m_path.isEmpty())
-        return false;
-    // Where the user was stays: the tab (when the reloaded file still has it) and the filter.
-    const int tab = m_tabs->currentIndex();
-    const bool ok = openFile(m_path);
-    if (ok && m_tabs->isTabEnabled(tab))
-        m_tabs->setCurrentIndex(tab);
-    return ok;
+    if (!m_path.isEmpty())
+        openInBackground(m_path, OpenReason::Reload);
 }
 
 void MainWindow::changedOnDisk(const QString& path)
@@ -570,13 +659,12 @@ void MainWindow::changedOnDisk(const QString& path)
     if (path != m_path)
         return;
     spdlog::info("{} changed on disk; reloading", utf8(path));
-    if (reload())
-        statusBar()->showMessage(tr("%1 changed on disk and was reloaded").arg(QFileInfo(path).fileName()), 10'000);
-    // A failure shows in the error banner; the version shown before stays.
+    openInBackground(path, OpenReason::ChangedOnDisk);
 }
 
 void MainWindow::closeFile()
 {
+    cancelOpening();
     m_watcher->watch({});
     m_path.clear();
     m_stats->setCheckpoint(nullptr);
@@ -606,7 +694,7 @@ void MainWindow::closeFile()
 
 bool MainWindow::isEmpty() const
 {
-    return m_path.isEmpty() && m_errorBar->isHidden();
+    return m_path.isEmpty() && m_errorBar->isHidden() && !isOpening();
 }
 
 void MainWindow::closeFileOrWindow()
@@ -634,7 +722,7 @@ MainWindow* MainWindow::showInWindow(const QString& path)
         auto* window = qobject_cast<MainWindow*>(widget);
         if (!window || !window->isVisible())
             continue;
-        if (!absolute.isEmpty() && window->currentPath() == absolute)
+        if (!absolute.isEmpty() && (window->currentPath() == absolute || window->m_openingPath == absolute))
             target = window;
         else if (window->isEmpty() && !empty)
             empty = window;
@@ -642,7 +730,7 @@ MainWindow* MainWindow::showInWindow(const QString& path)
     if (!target) {
         target = empty && !absolute.isEmpty() ? empty : newWindow();
         if (!absolute.isEmpty())
-            target->openFile(absolute);
+            target->openInBackground(absolute);
     }
     target->show();
     target->setWindowState((target->windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
@@ -712,7 +800,7 @@ void MainWindow::openDialog()
     const QString path = QFileDialog::getOpenFileName(this, tr("Open checkpoint"), dir,
         tr("Checkpoints (*.pth *.pt *.ckpt *.bin *.safetensors *.tar *.json);;All files (*)"));
     if (!path.isEmpty())
-        openFile(path);
+        openInBackground(path);
 }
 
 void MainWindow::openFolderDialog()
@@ -722,7 +810,7 @@ void MainWindow::openFolderDialog()
     // A sharded set or a training run's folder opens as one checkpoint; which folders can is openCheckpoint's call.
     const QString path = QFileDialog::getExistingDirectory(this, tr("Open folder as one checkpoint"), dir);
     if (!path.isEmpty())
-        openFile(path);
+        openInBackground(path);
 }
 
 QStringList MainWindow::recentFiles()
@@ -752,7 +840,7 @@ void MainWindow::rebuildRecentMenu()
         QString name = info.fileName();
         name.replace(QLatin1Char('&'), QStringLiteral("&&"));
         const QString label = i < 9 ? QStringLiteral("&%1  %2").arg(i + 1).arg(name) : name;
-        auto* action = m_recentMenu->addAction(label, this, [this, path] { openFile(path); });
+        auto* action = m_recentMenu->addAction(label, this, [this, path] { openInBackground(path); });
         action->setData(path);
         action->setToolTip(path);
         action->setStatusTip(path);
@@ -1014,7 +1102,7 @@ void MainWindow::dropEvent(QDropEvent* event)
         return;
     }
     event->acceptProposedAction();
-    openFile(*path);
+    openInBackground(*path);
 }
 
 void MainWindow::installHistogram()

@@ -27,6 +27,7 @@ class AboutDialog;
 class CompareWindow;
 class DetailsView;
 class FileWatcher;
+struct LoadedCheckpoint;
 class LogDialog;
 class HistogramView;
 class SafetyBanner;
@@ -51,9 +52,16 @@ public:
     // window (never a dialog) and returns false. The file shown before, if any, stays.
     // File > Open, Open Recent, Open Folder and a drop replace what this window shows: the user picked the window.
     // Paths from outside (the command line, a second launch) go through showInWindow: one window per file.
+    // openFile parses on the calling thread and returns when the window shows the file (or the error): for tests and
+    // small files. Everything the user starts (menus, drops, reload, files handed in) opens in the background with
+    // a busy indicator and Cancel in the status bar, so the window keeps responding whatever the file's size.
     bool openFile(const QString& path);
-    // The file again as it is on disk now (F5; also when the file watcher says it changed).
-    bool reload();
+    enum class OpenReason { User, Reload, ChangedOnDisk };
+    void openInBackground(const QString& path, OpenReason reason = OpenReason::User);
+    bool isOpening() const;
+    void cancelOpening(); // the file shown before stays
+    // The file again as it is on disk now (F5; also when the file watcher says it changed), in the background.
+    void reload();
     // Back to the empty window (File > Close when a file is shown).
     void closeFile();
     QString currentPath() const { return m_path; }
@@ -115,6 +123,8 @@ private:
     void openFolderDialog();
     void closeFileOrWindow();
     void changedOnDisk(const QString& path);
+    bool install(LoadedCheckpoint loaded, OpenReason reason);
+    void finishOpening();
     void saveLayout() const;
     void restoreLayout();
     void showError(const QString& title, const QString& message);
@@ -173,6 +183,11 @@ private:
     QActionGroup* m_themeGroup = nullptr;
     FileWatcher* m_watcher = nullptr;
     QString m_path; // what the window shows, absolute; empty when nothing
+    QString m_openingPath; // what is being opened in the background; empty when nothing
+    quint64 m_openGeneration = 0; // results of older background opens are dropped
+    QLabel* m_openLabel = nullptr;
+    QProgressBar* m_openBar = nullptr;
+    QToolButton* m_openCancel = nullptr;
     std::unique_ptr<CheckpointSummary> m_summary;
     bool m_keyWidthByUser = false;
     bool m_autoSizing = false;
