@@ -390,7 +390,7 @@ Expected<CheckpointPtr> openRankFiles(const QString& setPath, const QString& dir
         std::vector<RankStateDict> ranks;
         for (const auto& [tp, dict] : models)
             ranks.push_back(flattenTensorDict(merge.checkpoint(), dict));
-        merged.emplace_back(QStringLiteral("stage %1").arg(stage), mergeTensorParallel(merge, ranks, what));
+        merged.emplace_back(QStringLiteral("merged_model_stage_%1").arg(stage), mergeTensorParallel(merge, ranks, what));
     }
     // The merged view comes first: it is the model a user means, and what statistics, compare and export use.
     if (merged.size() == 1)

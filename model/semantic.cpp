@@ -105,7 +105,8 @@ QString roleFor(const QStringList& path)
         QStringLiteral("model"), QStringLiteral("module"), QStringLiteral("net"), QStringLiteral("network"),
         QStringLiteral("weights"), QStringLiteral("params"), QStringLiteral("model_state"), QStringLiteral("generator"),
         QStringLiteral("backbone"), QStringLiteral("encoder") };
-    return modelNames.contains(last) ? QStringLiteral("model") : QStringLiteral("other");
+    // merged_model_stage_N: a pipeline stage's merged tensor-parallel view (io/checkpointset.cpp)
+    return modelNames.contains(last) || last.startsWith(QLatin1String("merged_model")) ? QStringLiteral("model") : QStringLiteral("other");
 }
 
 bool isScriptModule(const ObjectGraph& g, const PyObject& o)

@@ -183,15 +183,35 @@ def split_model(model, tp, rank):
     return walk(model, "")
 
 
-def write_megatron(root, tp=2):
+def pipeline_stage(full, pp, stage):
+    # Megatron numbers layers locally in each stage; the first stage holds the embedding, the last the final norm.
+    enc = full["language_model"]["encoder"]
+    layers = sorted({int(k.split(".")[1]) for k in enc if k.startswith("layers.")})
+    per = len(layers) // pp
+    mine = layers[stage * per:(stage + 1) * per]
+    out_enc = collections.OrderedDict()
+    for k, v in enc.items():
+        if k.startswith("layers."):
+            i = int(k.split(".")[1])
+            if i in mine:
+                out_enc[f"layers.{i - mine[0]}." + k.split(".", 2)[2]] = v
+        elif stage == pp - 1:
+            out_enc[k] = v
+    lm = {"encoder": out_enc}
+    if stage == 0:
+        lm = {"embedding": full["language_model"]["embedding"], "encoder": out_enc}
+    return {"language_model": lm}
+
+
+def write_megatron(root, tp=2, pp=1):
     full = megatron_full()
     with open(os.path.join(root, "latest_checkpointed_iteration.txt"), "w") as fh:
         fh.write("100")
     files = []
-    for r in range(tp):
-        d = os.path.join(root, "iter_0000100", f"mp_rank_{r:02d}")
+    for r, stage in [(r, s) for s in range(pp) for r in range(tp)]:
+        d = os.path.join(root, "iter_0000100", f"mp_rank_{r:02d}" if pp == 1 else f"mp_rank_{r:02d}_{stage:03d}")
         os.makedirs(d, exist_ok=True)
-        model = split_model(full, tp, r)
+        model = split_model(full if pp == 1 else pipeline_stage(full, pp, stage), tp, r)
         params = [v for _, v in flatten(model)]
         opt = torch.optim.Adam([nn.Parameter(p.clone()) for p in params], lr=1e-3)
         for p in opt.param_groups[0]["params"]:
@@ -203,13 +223,15 @@ def write_megatron(root, tp=2):
         path = os.path.join(d, "model_optim_rng.pt")
         torch.save(ckpt, path)
         files.append(path)
-    # torch's view: each rank's slices loaded back, concatenated where Megatron splits.
-    loaded = [dict(flatten(torch.load(f)["model"])) for f in files]
+    # torch's view: each rank's slices loaded back, concatenated where Megatron splits (stage 0 when pipelined).
+    loaded = [dict(flatten(torch.load(f)["model"])) for f in files[:tp]]
     merged = collections.OrderedDict()
     for k, v in loaded[0].items():
         dim = split_dim(k)
         merged[k] = v if dim is None else torch.cat([l[k] for l in loaded], dim)
-    for k, v in dict(flatten(full)).items():
+    want = dict(flatten(full if pp == 1 else pipeline_stage(full, pp, 0)))
+    assert set(want) == set(merged)
+    for k, v in want.items():
         assert torch.equal(merged[k], v), k
     return merged
 
@@ -322,6 +344,12 @@ def main():
     merged = write_megatron(mega)
     truth["megatron"] = {"open": ["megatron", "megatron/iter_0000100"], "layout": "megatron", "parts": 2,
                          "problems": [], "tensors": {k: describe(v) for k, v in merged.items()}}
+
+    mega_pp = os.path.join(out, "megatron_pp")
+    os.makedirs(mega_pp, exist_ok=True)
+    merged = write_megatron(mega_pp, tp=2, pp=2)
+    truth["megatron_pp"] = {"open": ["megatron_pp"], "layout": "megatron", "parts": 4, "problems": [],
+                            "tensors": {k: describe(v) for k, v in merged.items()}}
 
     ds = os.path.join(out, "deepspeed")
     merged = write_deepspeed(ds)
