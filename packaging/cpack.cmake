@@ -12,16 +12,16 @@ set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Look inside PyTorch checkpoints and safetensors files
- Checkpoint Lens shows what a PyTorch checkpoint (.pth, .pt, .ckpt, .bin) or a
- safetensors file holds without loading it: the object tree, the module
- hierarchy, every tensor's dtype, shape and storage, optimizer state,
- statistics, histograms and heat maps. It compares and exports checkpoints and
- reports what a file's pickles would import; pickles are interpreted, never
- executed.
- .
- This package holds the desktop viewer (ckptlens) and the command-line tool
- (ckptlens-cli).")
+# The long description; CPack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY above it as the synopsis and indents it.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Checkpoint Lens shows what a PyTorch checkpoint (.pth, .pt, .ckpt, .bin) or a
+safetensors file holds without loading it: the object tree, the module
+hierarchy, every tensor's dtype, shape and storage, optimizer state,
+statistics, histograms and heat maps. It compares and exports checkpoints and
+reports what a file's pickles would import; pickles are interpreted, never
+executed.
+
+This package holds the desktop viewer (ckptlens) and the command-line tool
+(ckptlens-cli).")
 # Depends from the ELF files' NEEDED entries (Qt 6, QuaZip, spdlog, fmt, libstdc++...) through dpkg-shlibdeps, so
 # the list follows whatever the executables really link. Qt's platform plugins are loaded, not linked: xcb ships in
 # libqt6gui6 on Debian 12, so it is covered; the Wayland one is qt6-wayland, recommended only because Qt falls back

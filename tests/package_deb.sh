@@ -74,11 +74,14 @@ missing=0
 for bin in ckptlens ckptlens-cli; do
     file "$tmp/root/usr/bin/$bin" | grep -q ", stripped" || fail "$bin is not stripped"
     for lib in $(readelf -d "$tmp/root/usr/bin/$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x32|64bit/ {print $NF; exit}')
-        [ -n "$path" ] || path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+        # awk reads to the end: leaving early would kill ldconfig with SIGPIPE, a failure under pipefail.
+        path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !p {p = $NF} END {print p}')
         [ -n "$path" ] || fail "$bin needs $lib, which ldconfig does not know"
         pkg=$(owner "$path") || fail "no installed package owns $path ($lib, needed by $bin)"
-        if echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "$pkg"; then
+        # A Depends entry may name the package or a virtual package it provides (libspdlog1.10 provides
+        # libspdlog1.10-fmt9, the name its shlibs file gives, because its ABI follows fmt's).
+        names=$(printf '%s\n' "$pkg"; dpkg-query -W -f='${Provides}' "$pkg" | tr ',' '\n' | sed 's/^ *//; s/ .*//')
+        if echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qxF "$names"; then
             echo "ok   $bin: $lib from $pkg"
         else
             echo "FAIL $bin: $lib from $pkg, which Depends does not name" >&2
@@ -87,7 +90,7 @@ for bin in ckptlens ckptlens-cli; do
     done
 done
 [ $missing -eq 0 ] || fail "$missing linked libraries not covered by Depends"
-for pkg in libqt6core6 libqt6gui6 libqt6widgets6 libquazip1-qt6-1; do
+for pkg in libqt6core6 libqt6gui6 libqt6widgets6 libquazip1-qt6-1 libspdlog1.10-fmt9; do
     echo "$depends" | grep -q "\b$pkg\b" || fail "Depends lacks $pkg"
 done
 
