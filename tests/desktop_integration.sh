@@ -22,7 +22,8 @@ fail() {
 for tool in xdg-mime:xdg-utils xdg-open:xdg-utils mimetype:libfile-mimeinfo-perl \
     update-mime-database:shared-mime-info update-desktop-database:desktop-file-utils xvfb-run:xvfb xauth:xauth \
     xdotool:xdotool python3:python3; do
-    command -v "${tool%%:*}" >/dev/null || fail "${tool%%:*} not found (Debian package ${tool#*:}; ./test.sh installs it)"
+    command -v "${tool%%:*}" >/dev/null ||
+        fail "${tool%%:*} not found (Debian package ${tool#*:}; ./test.sh installs it)"
 done
 
 tmp=$(mktemp -d)
@@ -53,7 +54,8 @@ grep -q "^application/x-pytorch-checkpoint=$app_id.desktop;" "$prefix/share/appl
     fail "cmake --install did not build the desktop database (mimeinfo.cache)"
 
 echo "== DESTDIR install leaves the caches alone"
-DESTDIR=$tmp/staged cmake --install "$build" --prefix /usr >"$tmp/staged.log" || { cat "$tmp/staged.log"; fail "DESTDIR install"; }
+DESTDIR=$tmp/staged cmake --install "$build" --prefix /usr >"$tmp/staged.log" ||
+    { cat "$tmp/staged.log"; fail "DESTDIR install"; }
 [ -e "$tmp/staged/usr/share/mime/packages/$app_id.xml" ] || fail "DESTDIR install did not stage the MIME package"
 [ ! -e "$tmp/staged/usr/share/mime/mime.cache" ] || fail "DESTDIR install wrote a MIME cache into the staging tree"
 [ ! -e "$tmp/staged/usr/share/applications/mimeinfo.cache" ] ||
@@ -116,7 +118,7 @@ expect_type "$f/config.json" application/json
 [ $failures -eq 0 ] || fail "$failures file type(s) wrong"
 
 echo "== xdg-mime query default"
-for type in application/x-pytorch-checkpoint application/x-safetensors; do
+for type in application/x-pytorch-checkpoint application/x-safetensors application/x-checkpoint-shard-index; do
     got=$(xdg-mime query default "$type")
     [ "$got" = "$app_id.desktop" ] || fail "default for $type: got '$got', want '$app_id.desktop'"
     echo "ok   $type: $got"

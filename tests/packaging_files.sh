@@ -19,7 +19,8 @@ fail() {
 }
 for tool in desktop-file-validate:desktop-file-utils appstreamcli:appstream xmllint:libxml2-utils \
     rsvg-convert:librsvg2-bin update-mime-database:shared-mime-info; do
-    command -v "${tool%%:*}" >/dev/null || fail "${tool%%:*} not found (Debian package ${tool#*:}; ./test.sh installs it)"
+    command -v "${tool%%:*}" >/dev/null ||
+        fail "${tool%%:*} not found (Debian package ${tool#*:}; ./test.sh installs it)"
 done
 
 echo "== desktop-file-validate"
@@ -40,7 +41,8 @@ cp "$mime" "$tmp/mime/packages/$app_id.xml"
 update-mime-database "$tmp/mime" 2>"$tmp/umd.log" || { cat "$tmp/umd.log"; fail "update-mime-database"; }
 sort "$tmp/mime/types" >"$tmp/types"
 printf '%s\n' application/x-checkpoint-shard-index application/x-pytorch-checkpoint application/x-safetensors |
-    cmp -s - "$tmp/types" || { cat "$tmp/umd.log"; fail "the MIME database built from $mime has types: $(cat "$tmp/types")"; }
+    cmp -s - "$tmp/types" ||
+    { cat "$tmp/umd.log"; fail "the MIME database built from $mime has types: $(cat "$tmp/types")"; }
 grep -q ':\*\.bin$' "$tmp/mime/globs2" &&
     fail "*.bin is claimed by glob; .bin files must be recognised by content only"
 # Magic at 80 or more overrides globs in File::MimeInfo and GIO; a checkpoint's own extension must always win.
@@ -65,7 +67,8 @@ binaries=$(xmllint --xpath '//provides/binary/text()' "$metainfo" | sort | tr '\
 newest=$(xmllint --xpath 'string(//releases/release[1]/@version)' "$metainfo")
 [ "$newest" = "$version" ] || fail "newest release in the metainfo is $newest, the project is $version"
 for shot in $(xmllint --xpath '//screenshot/image/text()' "$metainfo"); do
-    [ -f "$source/resources/screenshots/$(basename "$shot")" ] || fail "screenshot $shot is not in resources/screenshots"
+    [ -f "$source/resources/screenshots/$(basename "$shot")" ] ||
+        fail "screenshot $shot is not in resources/screenshots"
 done
 
 echo "== icons"
@@ -75,7 +78,8 @@ for png in "$tmp"/icons/*/apps/$app_id.png; do
     committed=$source/resources/icons/hicolor/$size/apps/$app_id.png
     [ -f "$committed" ] || fail "no committed icon $size"
     # PNG IHDR: width and height as big-endian 32-bit integers at bytes 16..23.
-    dims=$(od -An -tu1 -j16 -N8 "$committed" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}')
+    dims=$(od -An -tu1 -j16 -N8 "$committed" |
+        awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 "x" $5 * 16777216 + $6 * 65536 + $7 * 256 + $8}')
     [ "$dims" = "$size" ] || fail "icon in $size is $dims"
     cmp -s "$png" "$committed" || fail "icon $size is out of date: run packaging/render-icons.sh"
 done
