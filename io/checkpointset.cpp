@@ -336,6 +336,78 @@ bool hasDeepSpeedFiles(const QStringList& names)
     return false;
 }
 
+std::int64_t tupleProduct(const ObjectGraph& g, ObjId tuple)
+{
+    if (!g.valid(tuple) || (g.at(tuple).kind != ObjKind::Tuple && g.at(tuple).kind != ObjKind::List))
+        return -1;
+    std::int64_t n = 1;
+    for (ObjId d : g.at(tuple).items) {
+        if (g.at(d).kind != ObjKind::Int || g.at(d).integer < 0 || __builtin_mul_overflow(n, g.at(d).integer, &n))
+            return -1;
+    }
+    return n;
+}
+
+// ZeRO flattens each parameter group and gives data-parallel rank r the r-th equal slice. With the group's
+// parameter order (`param_shapes` in the model states file) the slice tells which parameters a rank's optimizer
+// partition covers; that goes into the part's description.
+void describeZeroPartitions(Checkpoint& ck, const std::vector<std::pair<QString, ObjId>>& roots)
+{
+    const ObjectGraph& g = ck.graph;
+    std::map<int, ObjId> shapesByTp; // tp rank -> list of {name: shape} per group
+    for (const auto& p : ck.parts)
+        if (p.dpRank < 0 && p.tpRank >= 0)
+            for (const auto& [name, root] : roots)
+                if (name == p.name)
+                    if (ObjId shapes = dictValue(g, root, QStringLiteral("param_shapes")); g.valid(shapes) && g.at(shapes).kind == ObjKind::List)
+                        shapesByTp[p.tpRank] = shapes;
+    for (auto& p : ck.parts) {
+        if (p.dpRank < 0 || !shapesByTp.count(std::max(p.tpRank, 0)))
+            continue;
+        ObjId root = kNoObject;
+        for (const auto& [name, r] : roots)
+            if (name == p.name)
+                root = r;
+        const ObjId osd = dictValue(g, root, QStringLiteral("optimizer_state_dict"));
+        ObjId flat = dictValue(g, osd, QStringLiteral("single_partition_of_fp32_groups"));
+        if (!g.valid(flat))
+            flat = dictValue(g, osd, QStringLiteral("fp32_flat_groups"));
+        const ObjId shapes = shapesByTp[std::max(p.tpRank, 0)];
+        if (!g.valid(flat) || g.at(flat).kind != ObjKind::List)
+            continue;
+        QStringList slices;
+        for (size_t group = 0; group < g.at(flat).items.size() && group < g.at(shapes).items.size(); ++group) {
+            const PyObject& t = g.at(g.at(flat).items[group]);
+            const PyObject& names = g.at(g.at(shapes).items[group]);
+            if (t.kind != ObjKind::Tensor || names.kind != ObjKind::Dict)
+                continue;
+            const std::int64_t size = ck.tensors[size_t(t.integer)].numel();
+            const std::int64_t begin = size * p.dpRank, end = begin + size;
+            QStringList covered;
+            std::int64_t at = 0;
+            for (size_t i = 0; i + 1 < names.items.size(); i += 2) {
+                const std::int64_t n = tupleProduct(g, names.items[i + 1]);
+                if (n < 0)
+                    break;
+                if (at < end && at + n > begin && n > 0)
+                    covered << g.at(names.items[i]).text;
+                at += n;
+            }
+            slices << QStringLiteral("group %1 elements [%2, %3)%4")
+                          .arg(group)
+                          .arg(begin)
+                          .arg(end)
+                          .arg(covered.isEmpty() ? QString()
+                                                 : QStringLiteral(": %1 parameter(s), %2%3")
+                                                       .arg(covered.size())
+                                                       .arg(covered.front())
+                                                       .arg(covered.size() > 1 ? QStringLiteral(" .. ") + covered.back() : QString()));
+        }
+        if (!slices.isEmpty())
+            p.role += QStringLiteral("; holds ") + slices.join(QStringLiteral("; "));
+    }
+}
+
 // Opens every rank file into one tree keyed by file name, with a merged tensor-parallel view of the model when
 // there is more than one tensor-parallel rank. `modelKey` is where each model file keeps its state dict.
 Expected<CheckpointPtr> openRankFiles(const QString& setPath, const QString& dir, const QString& layout,
@@ -399,6 +471,7 @@ Expected<CheckpointPtr> openRankFiles(const QString& setPath, const QString& dir
         items.insert(items.begin(), { QStringLiteral("merged_model"), merge.addDict(merged) });
     for (const auto& m : metadata)
         merge.checkpoint().metadata.append(m);
+    describeZeroPartitions(merge.checkpoint(), items);
     const ObjId root = merge.addDict(items);
     return CheckpointPtr(merge.finish(root));
 }

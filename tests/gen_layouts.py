@@ -353,8 +353,21 @@ def main():
 
     ds = os.path.join(out, "deepspeed")
     merged = write_deepspeed(ds)
+    # Which parameters each data-parallel rank's flat fp32 partition covers, from the shapes torch saved.
+    names = list(merged)
+    sizes = [merged[k].numel() for k in names]
+    part = -(-sum(sizes) // 2)
+    roles = []
+    for r in range(2):
+        lo, hi, at, covered = r * part, (r + 1) * part, 0, []
+        for k, n in zip(names, sizes):
+            if at < hi and at + n > lo:
+                covered.append(k)
+            at += n
+        roles.append(f"group 0 elements [{lo}, {hi}): {len(covered)} parameter(s), {covered[0]} .. {covered[-1]}")
     truth["deepspeed"] = {"open": ["deepspeed", "deepspeed/global_step10"], "layout": "deepspeed", "parts": 3,
-                          "problems": [], "tensors": {k: describe(v) for k, v in merged.items()}}
+                          "problems": [], "tensors": {k: describe(v) for k, v in merged.items()},
+                          "roles": {f"zero_pp_rank_{r}_mp_rank_00_optim_states.pt": roles[r] for r in range(2)}}
     ds_tp = os.path.join(out, "deepspeed_tp2")
     mfull = dict(flatten(megatron_full()))
     merged = write_deepspeed(ds_tp, tp=2, dp=1, tag="global_step5", model_sd=collections.OrderedDict(mfull))

@@ -122,7 +122,13 @@ private slots:
             QVERIFY2(bytes, bytes ? "" : qPrintable(bytes.error().message()));
             QVERIFY2(sha256(*bytes) == e.value(QStringLiteral("sha256")).toString(), qPrintable(w.key()));
         }
-        // Opening read metadata only: nothing was inflated or merged before the bytes were asked for above.
+        // Which rank holds which slice: ZeRO partitions name the parameters they cover.
+        const QJsonObject roles = t.value(QStringLiteral("roles")).toObject();
+        for (auto r = roles.begin(); r != roles.end(); ++r) {
+            const auto part = std::find_if((*ck)->parts.begin(), (*ck)->parts.end(), [&](const CheckpointPart& p) { return p.name == r.key(); });
+            QVERIFY2(part != (*ck)->parts.end(), qPrintable(r.key()));
+            QVERIFY2(part->role.contains(r->toString()), qPrintable(part->role + QStringLiteral(" lacks ") + r->toString()));
+        }
         const CheckpointSummary s = summarize(**ck);
         QCOMPARE(s.layout, (*ck)->layout);
     }
