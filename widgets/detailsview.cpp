@@ -1,5 +1,6 @@
 #include "widgets/detailsview.h"
 
+#include "io/checkpointmerge.h"
 #include "model/modeloverview.h"
 #include "model/moduletreemodel.h"
 #include "model/objectchildren.h"
@@ -169,6 +170,11 @@ void DetailsView::showSummary(const CheckpointSummary& s, bool treeTruncated)
     Table wide, left, right;
     wide.text(tr("File"), s.path);
     left.text(tr("Format"), formatName(s.format));
+    if (!s.layout.isEmpty()) {
+        wide.text(tr("Layout"), tr("%1, %2 files").arg(s.layout).arg(s.parts.size()));
+        for (const QString& p : s.problems)
+            wide.row(tr("Problem"), errorSpan(p));
+    }
     left.text(tr("File size"), tr("%1 (%2 bytes)").arg(formatBytes(s.fileSize), number(s.fileSize)));
     left.text(tr("Root"), s.rootType);
     QString tensors = esc(number(s.tensorCount));
@@ -212,6 +218,8 @@ void DetailsView::showIndex(const Checkpoint& ck, const QModelIndex& index, cons
     wide.text(tr("Path"), pathText(key.data(ObjectTreeModel::PathRole).toStringList()));
     if (ti >= 0 && size_t(ti) < ck.tensors.size()) {
         const TensorInfo& ten = ck.tensors[size_t(ti)];
+        if (const QString origin = tensorOrigin(ck, ti); !origin.isEmpty())
+            wide.text(tr("Held by"), origin);
         if (!ten.error.isEmpty())
             wide.row(tr("Error"), errorSpan(ten.error));
         left.text(tr("DType"), dtypeName(ten.dtype));
@@ -325,6 +333,8 @@ void DetailsView::showModuleNode(const Checkpoint& ck, const Semantic& sem, cons
             others.removeAll(fullName);
             wide.text(tr("Tied with"), others.join(QStringLiteral(", ")));
         }
+    if (const QString origin = tensorOrigin(ck, ti); !origin.isEmpty())
+        wide.text(tr("Held by"), origin);
     Section desc { tr("Tensor"), {}, {}, {} };
     desc.left.text(tr("DType"), dtypeName(ten.dtype));
     desc.left.text(tr("Shape"), listText(ten.shape));
@@ -411,6 +421,17 @@ void DetailsView::showOverview(const Checkpoint& ck, const CheckpointSummary& s,
     if (!dtypes.isEmpty())
         file.right.row(tr("Bytes by dtype"), dtypes.join(QStringLiteral("<br>")));
     sections.push_back(std::move(file));
+    if (!s.layout.isEmpty()) {
+        // One checkpoint made of several files: each file with what it holds, and what is wrong with the set.
+        Section set { tr("Files (%1)").arg(s.layout), {}, {}, {} };
+        for (const QString& p : s.problems)
+            set.left.row(tr("Problem"), errorSpan(p));
+        for (const CheckpointPart& p : s.parts)
+            set.left.text(p.name, tr("%1, %2, %3").arg(formatBytes(p.size), count(p.tensorEnd - p.tensorBegin, tr("1 tensor"), tr("%1 tensors")), p.role));
+        if (s.mergedTensors)
+            set.right.text(tr("Merged view"), tr("%1 tensors joined across tensor-parallel ranks").arg(number(s.mergedTensors)));
+        sections.push_back(std::move(set));
+    }
 
     if (!o.stateDict.isEmpty()) {
         Section model { tr("Model"), {}, {}, {} };
