@@ -61,6 +61,7 @@ public:
 
     ObjectGraph graph;
     ObjId root = kNoObject;
+    ObjId scriptConstants = kNoObject; // TorchScript archives: the constants.pkl tuple (tensors the code uses)
     std::vector<Record> records;
     std::vector<StorageInfo> storages;
     std::vector<TensorInfo> tensors;

@@ -67,6 +67,8 @@ ObjId CheckpointMerge::append(const Checkpoint& part, CheckpointPart info)
     for (const auto& m : part.metadata)
         if (!ck.metadata.contains(m))
             ck.metadata.append(m);
+    if (part.scriptConstants != kNoObject && ck.scriptConstants == kNoObject)
+        ck.scriptConstants = shift(part.scriptConstants);
     info.format = part.format;
     info.size = part.fileSize;
     info.tensorBegin = tensorBase;

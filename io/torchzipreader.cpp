@@ -100,33 +100,38 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     }
 
     UnpickleTarget target;
-    KeyIndex<ObjId> storageNodes(ck->records.size()); // torch loads each key once; tensors sharing it share it
-    PersistentLoad load = [&](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
-        auto parsed = parsePersistentId(t.graph, pid);
-        if (!parsed)
-            return parsed.error();
-        if (parsed->isModule)
-            return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
-        const StoragePid& sp = parsed->storage;
-        if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
-            return known;
-        StorageInfo s;
-        s.key = sp.key;
-        s.location = sp.location;
-        s.numel = sp.numel;
-        if (auto dt = dtypeFromStorageClass(sp.storageClass))
-            s.dtype = *dt;
-        else
-            s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
-        if (int rec = dataRecords.find(sp.key); rec != dataRecords.kAbsent)
-            s.record = rec;
-        else if (s.error.isEmpty())
-            s.error = QStringLiteral("record %1data/%2 is missing").arg(prefix, sp.key.left(64));
-        t.storages.push_back(std::move(s));
-        ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
-        storageNodes.insert(sp.key, node);
-        return node;
+    // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
+    // with keys counted from 0 again: one index per pickle.
+    const auto makeLoad = [&ck, &prefix, &file](const KeyIndex<int>& records, KeyIndex<ObjId>& storageNodes, const QString& folder) {
+        return PersistentLoad([&ck, &prefix, &file, &records, &storageNodes, folder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
+            auto parsed = parsePersistentId(t.graph, pid);
+            if (!parsed)
+                return parsed.error();
+            if (parsed->isModule)
+                return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
+            const StoragePid& sp = parsed->storage;
+            if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
+                return known;
+            StorageInfo s;
+            s.key = folder == QLatin1String("data/") ? sp.key : folder + sp.key;
+            s.location = sp.location;
+            s.numel = sp.numel;
+            if (auto dt = dtypeFromStorageClass(sp.storageClass))
+                s.dtype = *dt;
+            else
+                s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
+            if (int rec = records.find(sp.key); rec != records.kAbsent)
+                s.record = rec;
+            else if (s.error.isEmpty())
+                s.error = QStringLiteral("record %1%2%3 is missing").arg(prefix, folder, sp.key.left(64));
+            t.storages.push_back(std::move(s));
+            ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
+            storageNodes.insert(sp.key, node);
+            return node;
+        });
     };
+    KeyIndex<ObjId> storageNodes(ck->records.size()); // torch loads each key once; tensors sharing it share it
+    const PersistentLoad load = makeLoad(dataRecords, storageNodes, QStringLiteral("data/"));
 
     auto pklBytes = ck->recordBytes(*pkl);
     if (!pklBytes)
@@ -135,6 +140,23 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     if (!result)
         return result.error();
     ck->root = result->root;
+    // TorchScript: the tensor constants the code refers to (CONSTANTS.c0, ...) come from constants.pkl.
+    if (auto cpk = byName.find(QStringLiteral("constants.pkl")); ck->torchScript && cpk != byName.end()) {
+        KeyIndex<int> constantRecords(ck->records.size());
+        const QString constantsPrefix = prefix + QStringLiteral("constants/");
+        for (size_t i = 0; i < ck->records.size(); ++i)
+            if (ck->records[i].name.startsWith(constantsPrefix))
+                constantRecords.insert(QStringView(ck->records[i].name).mid(constantsPrefix.size()), int(i));
+        KeyIndex<ObjId> constantNodes(ck->records.size());
+        const PersistentLoad constantLoad = makeLoad(constantRecords, constantNodes, QStringLiteral("constants/"));
+        auto cbytes = ck->recordBytes(*cpk);
+        if (!cbytes)
+            return cbytes.error();
+        auto constants = unpickle(*cbytes, target, constantLoad, file->path(), prefix + QStringLiteral("constants.pkl"));
+        if (!constants)
+            return constants.error();
+        ck->scriptConstants = constants->root;
+    }
     ck->graph = std::move(target.graph);
     ck->tensors = std::move(target.tensors);
     ck->storages = std::move(target.storages);

@@ -31,6 +31,13 @@ void ObjectTreeModel::setCheckpoint(CheckpointPtr ck)
         m_nodes.push_back(Node { QStringLiteral("<root>"), m_ck->root, 0, 0, {} });
         std::vector<ObjId> onPath;
         build(1, 0, onPath);
+        // TorchScript: the constants the code uses sit beside the module, as torch.jit.save wrote them.
+        if (m_ck->graph.valid(m_ck->scriptConstants) && childCountBound(m_ck->graph, m_ck->scriptConstants) > 0) {
+            const int node = int(m_nodes.size());
+            m_nodes.push_back(Node { QStringLiteral("constants.pkl"), m_ck->scriptConstants, 0, 1, {} });
+            m_nodes[0].children.push_back(node);
+            build(node, 0, onPath);
+        }
     } else {
         m_nodes.push_back(Node {});
     }

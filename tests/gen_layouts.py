@@ -276,6 +276,16 @@ def write_deepspeed(root, tp=1, dp=2, tag="global_step10", model_sd=None):
     return merged
 
 
+class Traced(nn.Module):
+    # torch.tensor(...) inside forward becomes a tensor constant of the trace: stored in constants.pkl.
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.lin(x) * torch.tensor([1.5, 2.5, -4.0])[:2]
+
+
 class ScriptNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -390,6 +400,13 @@ def main():
                             "tensors": {k: describe(v) for k, v in loaded.state_dict().items()},
                             "parameters": [k for k, _ in loaded.named_parameters()],
                             "buffers": [k for k, _ in loaded.named_buffers()]}
+
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer warns that torch.tensor becomes a constant: that is the point
+        traced = torch.jit.trace(Traced(), torch.ones(1, 3))
+    torch.jit.save(traced, os.path.join(out, "traced.pt"))
+    truth["traced_constants"] = [describe(torch.tensor([1.5, 2.5, -4.0]))]
 
     with open(os.path.join(out, "layouts_truth.json"), "w") as fh:
         json.dump(truth, fh, indent=1)
