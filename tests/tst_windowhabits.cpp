@@ -12,7 +12,10 @@
 #include "widgets/filewatcher.h"
 #include "widgets/logdialog.h"
 #include "widgets/mainwindow.h"
+#include "model/semantic.h"
+#include "model/statsjob.h"
 #include "widgets/modelpage.h"
+#include "widgets/modulepane.h"
 #include "widgets/recentfiles.h"
 #include "widgets/theme.h"
 
@@ -331,6 +334,7 @@ private slots:
         QFETCH(int, choice);
         QFETCH(bool, dark);
         MainWindow w;
+        QVERIFY(w.openFile(sample())); // tied weights: the findings strip shows
         auto* menu = w.findChild<QMenu*>(QStringLiteral("themeMenu"));
         QVERIFY(menu);
         QAction* item = nullptr;
@@ -342,6 +346,12 @@ private slots:
         QCOMPARE(darkInEffect(), dark);
         QTRY_COMPARE(isDark(w.palette()), dark); // widgets follow the application's palette by an event
         QCOMPARE(savedTheme(), ThemeChoice(choice));
+        // The tinted strips are restyled for the new palette, also when switched while shown.
+        auto* findings = w.findChild<QFrame*>(QStringLiteral("findingsBar"));
+        QVERIFY(findings);
+        QTRY_COMPARE(findings->styleSheet(), noticeStyleSheet(QStringLiteral("findingsBar"), Notice::Warning));
+        QTRY_COMPARE(w.findChild<QFrame*>(QStringLiteral("errorBar"))->styleSheet(),
+            noticeStyleSheet(QStringLiteral("errorBar"), Notice::Error));
         QCOMPARE(themeFromName(themeName(ThemeChoice(choice))), ThemeChoice(choice));
         emit menu->aboutToShow();
         QVERIFY(item->isChecked());
@@ -416,6 +426,40 @@ private slots:
         QTRY_COMPARE(wa->currentPath(), a);
         QCOMPARE(MainWindow::showInWindow(b), wb);
         QCOMPARE(visibleMainWindows().size(), before + 1);
+    }
+
+    // Not a check: with CKPTLENS_SCREENSHOT_DIR set, writes main-light.png and main-dark.png (the sample, a tensor
+    // selected with its statistics and histogram).
+    void screenshots_data()
+    {
+        QTest::addColumn<int>("choice");
+        QTest::newRow("light") << int(ThemeChoice::Light);
+        QTest::newRow("dark") << int(ThemeChoice::Dark);
+    }
+
+    void screenshots()
+    {
+        QFETCH(int, choice);
+        const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR");
+        if (dir.isEmpty())
+            QSKIP("set CKPTLENS_SCREENSHOT_DIR to write screenshots");
+        applyTheme(ThemeChoice(choice));
+        MainWindow w;
+        w.resize(1400, 860);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.openFile(sample()));
+        QTRY_VERIFY_WITH_TIMEOUT(!w.statsJob()->isRunning(), 60'000);
+        const ModuleTree* tree = w.moduleModel()->tree();
+        QVERIFY(tree);
+        int node = -1;
+        for (size_t i = 0; i < tree->nodes.size(); ++i)
+            if (tree->nodes[i].fullName == QLatin1String("blocks.1.attn.in_proj_weight"))
+                node = int(i);
+        QVERIFY(node > 0);
+        w.modelPage()->pane()->selectNode(node);
+        QTest::qWait(800);
+        QVERIFY(w.grab().save(dir + QStringLiteral("/main-%1.png").arg(themeName(ThemeChoice(choice)))));
     }
 
     void executablesVersionAndHelp_data()

@@ -1,5 +1,7 @@
 #include "widgets/findingsbanner.h"
 
+#include "widgets/theme.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QStyle>
@@ -30,8 +32,8 @@ FindingsBanner::FindingsBanner(QWidget* parent)
     : QFrame(parent)
 {
     setObjectName(QStringLiteral("findingsBar"));
-    setStyleSheet(QStringLiteral("#findingsBar { background: #fff4d6; border-bottom: 1px solid #e8c872; }"
-                                 "#findingsBar QLabel { color: #4d3800; }"));
+    setStyleSheet(noticeStyleSheet(objectName(), Notice::Warning));
+    connect(ThemeSignals::instance(), &ThemeSignals::changed, this, &FindingsBanner::applyThemeColors);
     m_label = new QLabel;
     m_label->setWordWrap(true);
     m_label->setTextFormat(Qt::RichText);
@@ -62,7 +64,7 @@ void FindingsBanner::setFindings(const std::vector<Finding>& findings)
     for (const Finding& f : findings) {
         const bool severe = f.kind == FindingKind::NonFinite;
         html << QStringLiteral("<b%1>%2:</b> %3")
-                    .arg(severe ? QStringLiteral(" style=\"color:#b3261e\"") : QString(), title(f.kind).toHtmlEscaped(),
+                    .arg(severe ? QStringLiteral(" style=\"color:%1\"").arg(problemColor()) : QString(), title(f.kind).toHtmlEscaped(),
                         f.message.toHtmlEscaped());
         plain << title(f.kind) + QStringLiteral(": ") + f.message;
     }
@@ -71,6 +73,15 @@ void FindingsBanner::setFindings(const std::vector<Finding>& findings)
     if (news)
         m_dismissed = false;
     setVisible(!findings.empty() && !m_dismissed);
+}
+
+void FindingsBanner::applyThemeColors()
+{
+    const QString sheet = noticeStyleSheet(objectName(), Notice::Warning);
+    if (styleSheet() != sheet) {
+        setStyleSheet(sheet);
+        setFindings(std::vector<Finding>(m_shown)); // the severe titles' red, for the new palette
+    }
 }
 
 QString FindingsBanner::text() const

@@ -19,6 +19,7 @@ public:
     QString text() const; // plain, one finding a line; empty while hidden
 
 private:
+    void applyThemeColors(); // the theme changed: colours for the new palette
     QLabel* m_label = nullptr;
     QString m_plain;
     bool m_dismissed = false;

@@ -100,6 +100,8 @@ QIcon themedIcon(const char* name, QStyle::StandardPixmap fallback)
 // Expanding every match of a filter that hits a million-row state dict would freeze the view; past this many
 // revealed rows the rest stays collapsed and the user expands what they need.
 constexpr int kFilterRevealBudget = 2000;
+// Statistics results handed to the models per turn of the event loop (see statsArrived).
+constexpr int kStatsSlice = 1000;
 // A root with more entries than this is a plain state dict: showing its entries is enough.
 constexpr int kSmallRoot = 64;
 
@@ -171,7 +173,6 @@ MainWindow::MainWindow(QWidget* parent)
     connect(clearFilter, &QAction::triggered, m_filter, &QLineEdit::clear);
     m_filter->addAction(clearFilter);
     m_filterNote = new QLabel(tr("No key matches"));
-    m_filterNote->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
     m_filterNote->setVisible(false);
     // Typing re-filters after a short pause so a big tree is not filtered once per keystroke.
     m_filterTimer = new QTimer(this);
@@ -234,8 +235,6 @@ MainWindow::MainWindow(QWidget* parent)
 
     m_errorBar = new QFrame;
     m_errorBar->setObjectName(QStringLiteral("errorBar"));
-    m_errorBar->setStyleSheet(QStringLiteral("#errorBar { background: #fdecea; border-bottom: 1px solid #f1aeb5; }"
-                                             "#errorBar QLabel { color: #611a15; }"));
     m_errorLabel = new QLabel;
     m_errorLabel->setWordWrap(true);
     m_errorLabel->setTextFormat(Qt::RichText);
@@ -316,6 +315,8 @@ MainWindow::MainWindow(QWidget* parent)
         m_modelPage->pane()->selectNode(node);
     });
 
+    applyNoticeColors();
+    connect(ThemeSignals::instance(), &ThemeSignals::changed, this, &MainWindow::applyNoticeColors);
     m_watcher = new FileWatcher(this);
     connect(m_watcher, &FileWatcher::changed, this, &MainWindow::changedOnDisk);
 
@@ -765,6 +766,16 @@ LogDialog* MainWindow::showLog()
     return dialog;
 }
 
+void MainWindow::applyNoticeColors()
+{
+    const QString bar = noticeStyleSheet(m_errorBar->objectName(), Notice::Error);
+    if (m_errorBar->styleSheet() != bar)
+        m_errorBar->setStyleSheet(bar);
+    const QString note = QStringLiteral("QLabel { color: %1; }").arg(problemColor());
+    if (m_filterNote->styleSheet() != note)
+        m_filterNote->setStyleSheet(note);
+}
+
 void MainWindow::closeEvent(QCloseEvent* event)
 {
     saveLayout();
@@ -976,8 +987,19 @@ void MainWindow::startStatistics()
     m_stats->startAll();
 }
 
-void MainWindow::statsArrived(quint64, const StatsBatch& batch)
+void MainWindow::statsArrived(quint64 generation, const StatsBatch& all)
 {
+    // Thousands of small tensors finish within one delivery; the models and views they update would hold the GUI
+    // thread for tens of milliseconds, so a big batch is taken in slices, one per turn of the event loop. A slice
+    // of a file no longer shown is dropped.
+    if (all.size() > size_t(kStatsSlice)) {
+        auto rest = std::make_shared<const StatsBatch>(all.begin() + kStatsSlice, all.end());
+        QTimer::singleShot(0, this, [this, generation, rest] {
+            if (generation == m_stats->generation())
+                statsArrived(generation, *rest);
+        });
+    }
+    const StatsBatch batch = all.size() > size_t(kStatsSlice) ? StatsBatch(all.begin(), all.begin() + kStatsSlice) : all;
     m_moduleModel->setStats(batch);
     bool newNonFinite = false;
     for (const StatsResult& r : batch)

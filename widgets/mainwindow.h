@@ -126,6 +126,7 @@ private:
     bool install(LoadedCheckpoint loaded, OpenReason reason);
     void finishOpening();
     void saveLayout() const;
+    void applyNoticeColors();
     void restoreLayout();
     void showError(const QString& title, const QString& message);
     void hideError();

@@ -1,5 +1,7 @@
 #include "widgets/safetybanner.h"
 
+#include "widgets/theme.h"
+
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFileInfo>
@@ -48,6 +50,7 @@ SafetyBanner::SafetyBanner(QWidget* parent)
     : QFrame(parent)
 {
     setObjectName(QStringLiteral("safetyBar"));
+    connect(ThemeSignals::instance(), &ThemeSignals::changed, this, &SafetyBanner::applyThemeColors);
     m_label = new QLabel;
     m_label->setObjectName(QStringLiteral("safetyText"));
     m_label->setWordWrap(true);
@@ -68,6 +71,16 @@ SafetyBanner::SafetyBanner(QWidget* parent)
     layout->addWidget(m_details, 0, Qt::AlignVCenter);
     layout->addWidget(close, 0, Qt::AlignTop);
     setVisible(false);
+}
+
+void SafetyBanner::applyThemeColors()
+{
+    if (!m_report)
+        return;
+    const QString sheet = noticeStyleSheet(
+        objectName(), m_report->verdict == SafetyClass::Dangerous ? Notice::Error : Notice::Warning);
+    if (styleSheet() != sheet)
+        setStyleSheet(sheet);
 }
 
 void SafetyBanner::clear()
@@ -119,10 +132,7 @@ void SafetyBanner::setScan(const Expected<SafetyReport>& scan)
         body = r.problems.join(QStringLiteral("; "));
     }
     const bool danger = r.verdict == SafetyClass::Dangerous;
-    setStyleSheet(danger ? QStringLiteral("#safetyBar { background: #fdecea; border-bottom: 1px solid #f1aeb5; }"
-                                          "#safetyBar QLabel { color: #611a15; }")
-                         : QStringLiteral("#safetyBar { background: #fff4d6; border-bottom: 1px solid #e8c872; }"
-                                          "#safetyBar QLabel { color: #4d3800; }"));
+    setStyleSheet(noticeStyleSheet(objectName(), danger ? Notice::Error : Notice::Warning));
     const QString file = QFileInfo(r.path).fileName();
     const QString head = file.isEmpty() ? title : QStringLiteral("%1: %2").arg(title, file);
     m_label->setText(QStringLiteral("<b>%1</b> — %2").arg(head.toHtmlEscaped(), body.toHtmlEscaped()));
@@ -181,7 +191,7 @@ SafetyDialog::SafetyDialog(QWidget* parent)
     });
     m_problems = new QLabel;
     m_problems->setWordWrap(true);
-    m_problems->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
+    m_problems->setStyleSheet(QStringLiteral("QLabel { color: %1; }").arg(problemColor()));
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto* layout = new QVBoxLayout(this);

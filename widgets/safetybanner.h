@@ -35,6 +35,7 @@ public:
     void showDetails();
 
 private:
+    void applyThemeColors(); // the theme changed: colours for the new palette
     QLabel* m_label = nullptr;
     QPushButton* m_details = nullptr;
     SafetyDialog* m_dialog = nullptr;

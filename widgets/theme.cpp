@@ -1,6 +1,7 @@
 #include "widgets/theme.h"
 
 #include <QApplication>
+#include <QPointer>
 #include <QSettings>
 #include <QStyle>
 #include <QStyleFactory>
@@ -133,10 +134,19 @@ void applyTheme(ThemeChoice choice)
     if (wantDark == isDark(platform()->palette)) {
         QApplication::setStyle(platform()->style);
         QApplication::setPalette(platform()->palette);
-        return;
+    } else {
+        QApplication::setStyle(QStringLiteral("Fusion"));
+        QApplication::setPalette(wantDark ? darkPalette() : lightPalette());
     }
-    QApplication::setStyle(QStringLiteral("Fusion"));
-    QApplication::setPalette(wantDark ? darkPalette() : lightPalette());
+    emit ThemeSignals::instance()->changed();
+}
+
+ThemeSignals* ThemeSignals::instance()
+{
+    static QPointer<ThemeSignals> signals_;
+    if (!signals_)
+        signals_ = new ThemeSignals(qApp);
+    return signals_;
 }
 
 ThemeChoice currentTheme()
@@ -147,6 +157,24 @@ ThemeChoice currentTheme()
 bool darkInEffect()
 {
     return isDark(QApplication::palette());
+}
+
+QString noticeStyleSheet(const QString& objectName, Notice kind)
+{
+    struct Colors {
+        const char *background, *border, *text;
+    };
+    // Light: the tints the banners always had. Dark: the same hues, dark, with light text.
+    static constexpr Colors light[] = { { "#fdecea", "#f1aeb5", "#611a15" }, { "#fff4d6", "#e8c872", "#4d3800" } };
+    static constexpr Colors dark[] = { { "#4a1f1f", "#8c3a3a", "#ffdad6" }, { "#3b3117", "#7a6421", "#ffe8a8" } };
+    const Colors& c = (darkInEffect() ? dark : light)[kind == Notice::Error ? 0 : 1];
+    return QStringLiteral("#%1 { background: %2; border-bottom: 1px solid %3; } #%1 QLabel { color: %4; }")
+        .arg(objectName, QLatin1String(c.background), QLatin1String(c.border), QLatin1String(c.text));
+}
+
+QString problemColor()
+{
+    return darkInEffect() ? QStringLiteral("#ff8a80") : QStringLiteral("#b3261e");
 }
 
 } // namespace ckpt

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QObject>
 #include <QPalette>
 #include <QString>
 
@@ -30,5 +31,24 @@ void applyTheme(ThemeChoice choice);
 ThemeChoice currentTheme();
 // Whether what is on screen now is dark (for widgets that pick their own colours).
 bool darkInEffect();
+
+// Says when applyTheme changed the application's look, for widgets that pick their own colours (a widget with a
+// style sheet of its own gets no palette-change event when the application palette changes).
+class ThemeSignals : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+    static ThemeSignals* instance(); // owned by the application object
+
+signals:
+    void changed();
+};
+
+// The tinted notice strips (error banner, findings, safety): a style sheet for `#objectName` and its labels in
+// colours that read on the palette in effect. Widgets that use it restyle on ThemeSignals::changed.
+enum class Notice { Error, Warning };
+QString noticeStyleSheet(const QString& objectName, Notice kind);
+// Red for problems in running text ("No key matches", a severe finding's title).
+QString problemColor();
 
 } // namespace ckpt
