@@ -37,7 +37,7 @@ struct Case {
     Expect expect = Expect::Either;
     QString problem; // Refused: part of the error message; Opens: part of a tensor's error in `stats`
     QString suffix = QStringLiteral("pth");
-    QString knownBug;  // an io/ or model/ problem not fixed yet: the row is an expected failure
+    QString knownBug; // an io/ or model/ problem not fixed yet: the row is an expected failure
     QString knownSlow; // the same for a hang: the row runs only with CKPTLENS_MODEL_STRESS=1
 };
 
@@ -120,11 +120,16 @@ QByteArray flipped(QByteArray b, qsizetype at, char mask)
 qsizetype intOpLength(const QByteArray& p, qsizetype at)
 {
     switch (p[at]) {
-    case 'K': return 2;
-    case 'M': return 3;
-    case 'J': return 5;
-    case '\x8a': return 2 + uchar(p[at + 1]);
-    default: return 0;
+    case 'K':
+        return 2;
+    case 'M':
+        return 3;
+    case 'J':
+        return 5;
+    case '\x8a':
+        return 2 + uchar(p[at + 1]);
+    default:
+        return 0;
     }
 }
 
@@ -212,8 +217,8 @@ QList<Case> truncations(const char* base, const QByteArray& bytes, const QString
     QList<Case> out;
     for (qsizetype n : cuts)
         if (n > 0 && n < bytes.size())
-            out << Case { QByteArray(base) + " cut to " + QByteArray::number(n) + " bytes", bytes.left(n), Expect::Refused, {},
-                suffix };
+            out << Case { QByteArray(base) + " cut to " + QByteArray::number(n) + " bytes", bytes.left(n),
+                Expect::Refused, {}, suffix };
     return out;
 }
 
@@ -223,7 +228,8 @@ QList<Case> flips(const char* base, const QByteArray& bytes, const QList<qsizety
     int k = 0;
     for (qsizetype i : at) {
         const char mask = "\xff\x01\x80\x10"[k++ % 4];
-        out << Case { QByteArray(base) + " byte " + QByteArray::number(i) + " ^ 0x" + QByteArray::number(uchar(mask), 16),
+        out << Case { QByteArray(base) + " byte " + QByteArray::number(i) + " ^ 0x"
+                + QByteArray::number(uchar(mask), 16),
             flipped(bytes, i, mask), Expect::Either, {}, suffix };
     }
     return out;
@@ -279,10 +285,12 @@ QList<Case> corpus()
         cases << flips(z == &vz ? "views.pth" : "views.pth deflated", z == &vz ? views : deflated, at, pth);
     }
     const ZipLayout tz = zipLayout(training);
-    cases << flips("training.pth pickle", training, spread(tz.entries[0].data, tz.entries[0].data + tz.entries[0].size, 16), pth);
+    cases << flips(
+        "training.pth pickle", training, spread(tz.entries[0].data, tz.entries[0].data + tz.entries[0].size, 16), pth);
 
     // Zip records pointing nowhere or declaring the impossible.
-    const qsizetype cdCount = vz.zip64 >= 0 ? vz.zip64 + 32 : vz.eocd + 10, cdOffset = vz.zip64 >= 0 ? vz.zip64 + 48 : vz.eocd + 16;
+    const qsizetype cdCount = vz.zip64 >= 0 ? vz.zip64 + 32 : vz.eocd + 10,
+                    cdOffset = vz.zip64 >= 0 ? vz.zip64 + 48 : vz.eocd + 16;
     const int wide = vz.zip64 >= 0 ? 8 : 4;
     const ZipLayout::Entry& first = vz.entries[0];
     cases << Case { "central directory offset beyond the file", replaced(views, cdOffset, le64(0x7fffffff).left(wide)),
@@ -291,10 +299,11 @@ QList<Case> corpus()
         Expect::Refused, QStringLiteral("entries in") };
     cases << Case { "central directory signature broken", replaced(views, first.central, QByteArray("PK\x01\x03", 4)),
         Expect::Refused, QStringLiteral("bad signature") };
-    cases << Case { "local header offset out of range", replaced(views, first.central + 42, le32(0x10000000)), Expect::Refused,
-        QStringLiteral("local header missing") };
-    cases << Case { "entry sizes beyond the file", replaced(views, first.central + 20, le32(0x7ffffff0) + le32(0x7ffffff0)),
-        Expect::Refused, QStringLiteral("runs past the end of the file") };
+    cases << Case { "local header offset out of range", replaced(views, first.central + 42, le32(0x10000000)),
+        Expect::Refused, QStringLiteral("local header missing") };
+    cases << Case { "entry sizes beyond the file",
+        replaced(views, first.central + 20, le32(0x7ffffff0) + le32(0x7ffffff0)), Expect::Refused,
+        QStringLiteral("runs past the end of the file") };
     cases << Case { "entry compressed with bzip2", replaced(views, first.central + 10, le16(12)), Expect::Refused,
         QStringLiteral("compression method 12") };
     // CRCs are not checked on stored records (that would read every byte at open); what matters is no crash.
@@ -305,7 +314,8 @@ QList<Case> corpus()
     for (const auto& e : dz.entries)
         for (qsizetype at : { e.local + 14, e.central + 16 })
             badDeflatedCrc = flipped(badDeflatedCrc, at, '\x5a');
-    cases << Case { "every CRC wrong", badCrc, Expect::Either } << Case { "every CRC wrong, deflated", badDeflatedCrc, Expect::Either };
+    cases << Case { "every CRC wrong", badCrc, Expect::Either }
+          << Case { "every CRC wrong, deflated", badDeflatedCrc, Expect::Either };
 
     // Zip bombs: deflated records declaring far more than their streams hold.
     auto bomb = [&](const QByteArray& record, qint64 declared, const QByteArray& payload = {}) {
@@ -318,15 +328,16 @@ QList<Case> corpus()
     };
     cases << Case { "deflated data/0 declaring 4 GiB for a few bytes", bomb("/data/0", 0xffffffffLL), Expect::Opens,
         QStringLiteral("impossible for deflate") };
-    cases << Case { "deflated data.pkl declaring 4 GiB for a few bytes", bomb("/data.pkl", 0xffffffffLL), Expect::Refused,
-        QStringLiteral("impossible for") };
+    cases << Case { "deflated data.pkl declaring 4 GiB for a few bytes", bomb("/data.pkl", 0xffffffffLL),
+        Expect::Refused, QStringLiteral("impossible for") };
     // 1 MiB of incompressible stream declaring 1000 times as much: plausible for deflate, but more than the whole
     // 1 GiB address space. Both must be refused with a message, not die on the allocation.
     const QByteArray mib = rawDeflate(noise(1 << 20, 1));
-    const QString inflateAlloc = QStringLiteral("inflateZipEntry (io/ziparchive.cpp) allocates the declared size unguarded: "
-                                                "std::bad_alloc ends the process (SIGABRT) instead of an error");
-    cases << Case { "deflated data/0 declaring 1 GB for a 1 MiB stream", bomb("/data/0", mib.size() * 1000LL, mib), Expect::Opens,
-        {}, QStringLiteral("pth"), inflateAlloc };
+    const QString inflateAlloc
+        = QStringLiteral("inflateZipEntry (io/ziparchive.cpp) allocates the declared size unguarded: "
+                         "std::bad_alloc ends the process (SIGABRT) instead of an error");
+    cases << Case { "deflated data/0 declaring 1 GB for a 1 MiB stream", bomb("/data/0", mib.size() * 1000LL, mib),
+        Expect::Opens, {}, QStringLiteral("pth"), inflateAlloc };
     cases << Case { "deflated data.pkl declaring 1 GB for a 1 MiB stream", bomb("/data.pkl", mib.size() * 1000LL, mib),
         Expect::Refused, {}, QStringLiteral("pth"), inflateAlloc };
 
@@ -337,16 +348,18 @@ QList<Case> corpus()
         entryEndingWith(e, "/data.pkl").data = pickle;
         return zipOf(e);
     };
-    cases << Case { "first storage declares 2^31-1 elements", withPickle(withFirstStorageNumel(viewsPickle, 0x7fffffff)),
-        Expect::Opens, QStringLiteral("storage needs 8589934588 bytes at offset 0 but record views/data/0 holds 192") };
-    cases << Case { "first storage declares 2^62 elements", withPickle(withFirstStorageNumel(viewsPickle, k62)), Expect::Opens,
-        QStringLiteral("declared size 4611686018427387904 elements is invalid") };
-    cases << Case { "first tensor at storage offset 1000", withPickle(withFirstTensorInt(viewsPickle, 0, 1000)), Expect::Opens,
-        QStringLiteral("but storage 0 holds 192 bytes") };
-    cases << Case { "first tensor at storage offset 2^62", withPickle(withFirstTensorInt(viewsPickle, 0, k62)), Expect::Opens,
-        QStringLiteral("tensor reaches element 4611686018427387951 but storage 0 holds 192 bytes") };
-    cases << Case { "first tensor 2^40 rows long", withPickle(withFirstTensorInt(viewsPickle, 1, std::int64_t(1) << 40)),
-        Expect::Opens, QStringLiteral("tensor reaches element 8796093022207 but storage 0 holds 192 bytes") };
+    cases << Case { "first storage declares 2^31-1 elements",
+        withPickle(withFirstStorageNumel(viewsPickle, 0x7fffffff)), Expect::Opens,
+        QStringLiteral("storage needs 8589934588 bytes at offset 0 but record views/data/0 holds 192") };
+    cases << Case { "first storage declares 2^62 elements", withPickle(withFirstStorageNumel(viewsPickle, k62)),
+        Expect::Opens, QStringLiteral("declared size 4611686018427387904 elements is invalid") };
+    cases << Case { "first tensor at storage offset 1000", withPickle(withFirstTensorInt(viewsPickle, 0, 1000)),
+        Expect::Opens, QStringLiteral("but storage 0 holds 192 bytes") };
+    cases << Case { "first tensor at storage offset 2^62", withPickle(withFirstTensorInt(viewsPickle, 0, k62)),
+        Expect::Opens, QStringLiteral("tensor reaches element 4611686018427387951 but storage 0 holds 192 bytes") };
+    cases << Case { "first tensor 2^40 rows long",
+        withPickle(withFirstTensorInt(viewsPickle, 1, std::int64_t(1) << 40)), Expect::Opens,
+        QStringLiteral("tensor reaches element 8796093022207 but storage 0 holds 192 bytes") };
     cases << Case { "first tensor -1 rows long", withPickle(withFirstTensorInt(viewsPickle, 1, -1)), Expect::Opens,
         QStringLiteral("negative or overflowing") };
 
@@ -357,64 +370,81 @@ QList<Case> corpus()
         return TensorSpec { "bad", "0", numel, offset, std::move(size), std::move(stride) };
     };
     const std::int64_t k32 = std::int64_t(1) << 32;
-    cases << Case { "storage key naming no record", tensors(TensorSpec { "bad", "99", 4, 0, { 4 }, { 1 } }), Expect::Opens,
-        QStringLiteral("record views/data/99 is missing") };
+    cases << Case { "storage key naming no record", tensors(TensorSpec { "bad", "99", 4, 0, { 4 }, { 1 } }),
+        Expect::Opens, QStringLiteral("record views/data/99 is missing") };
     cases << Case { "storage one element longer than its record", tensors(spec(49, 0, { 49 }, { 1 })), Expect::Opens,
         QStringLiteral("storage needs 196 bytes at offset 0 but record views/data/0 holds 192") };
     cases << Case { "tensor starting at the storage's end", tensors(spec(48, 48, { 1 }, { 1 })), Expect::Opens,
         QStringLiteral("tensor reaches element 48 but storage 0 holds 192 bytes") };
-    cases << Case { "shape whose element count overflows", tensors(spec(48, 0, { k32, k32 }, { k32, 1 })), Expect::Opens,
-        QStringLiteral("negative or overflowing") };
+    cases << Case { "shape whose element count overflows", tensors(spec(48, 0, { k32, k32 }, { k32, 1 })),
+        Expect::Opens, QStringLiteral("negative or overflowing") };
     cases << Case { "2^62 x 4 with zero strides", tensors(spec(48, 0, { k62, 4 }, { 0, 0 })), Expect::Opens,
         QStringLiteral("negative or overflowing") };
-    cases << Case { "stride of 2^62", tensors(spec(48, 0, { 3 }, { k62 })), Expect::Opens, QStringLiteral("negative or overflowing") };
-    cases << Case { "storage offset of 2^63-1", tensors(spec(48, std::numeric_limits<std::int64_t>::max(), { 2 }, { 1 })),
-        Expect::Opens, QStringLiteral("negative or overflowing") };
-    cases << Case { "negative stride", tensors(spec(48, 4, { 2 }, { -1 })), Expect::Opens, QStringLiteral("negative or overflowing") };
+    cases << Case { "stride of 2^62", tensors(spec(48, 0, { 3 }, { k62 })), Expect::Opens,
+        QStringLiteral("negative or overflowing") };
+    cases << Case { "storage offset of 2^63-1",
+        tensors(spec(48, std::numeric_limits<std::int64_t>::max(), { 2 }, { 1 })), Expect::Opens,
+        QStringLiteral("negative or overflowing") };
+    cases << Case { "negative stride", tensors(spec(48, 4, { 2 }, { -1 })), Expect::Opens,
+        QStringLiteral("negative or overflowing") };
     cases << Case { "storage of -6 elements", tensors(spec(-6, 0, { 2 }, { 1 })), Expect::Opens,
         QStringLiteral("declared size -6 elements is invalid") };
-    cases << Case { "one element expanded to 2^40", tensors(spec(48, 0, { std::int64_t(1) << 40 }, { 0 })), Expect::Opens, {},
-        QStringLiteral("pth"), {},
-        QStringLiteral("computeStats (model/tensorstats.cpp) visits all 2^40 elements of a zero-stride tensor: minutes of "
-                       "CPU for a 1 KB file") };
+    cases << Case { "one element expanded to 2^40", tensors(spec(48, 0, { std::int64_t(1) << 40 }, { 0 })),
+        Expect::Opens, {}, QStringLiteral("pth"), {},
+        QStringLiteral(
+            "computeStats (model/tensorstats.cpp) visits all 2^40 elements of a zero-stride tensor: minutes of "
+            "CPU for a 1 KB file") };
     QList<std::int64_t> ones(65, 1);
     cases << Case { "65 dimensions", tensors(spec(48, 0, ones, ones)), Expect::Either };
 
     // Object graphs: cycles through the memo, references to memo slots never filled, 200,000-deep nesting.
     const QByteArray t = tensorCall(spec(48, 0, { 6, 8 }, { 8, 1 }), false);
-    cases << Case { "a list holding itself and a tensor", withPickle(QByteArray("\x80\x02]q\x00h\x00", 7) + "a" + t + "a."),
-        Expect::Opens };
+    cases << Case { "a list holding itself and a tensor",
+        withPickle(QByteArray("\x80\x02]q\x00h\x00", 7) + "a" + t + "a."), Expect::Opens };
     cases << Case { "a dict and an object holding each other",
-        withPickle(QByteArray("\x80\x02}q\x00", 5) + S("self") + G("mymod", "C") + QByteArray(")\x81q\x01h\x00" "b", 7) + 's' + S("t")
-            + t + "s."),
+        withPickle(QByteArray("\x80\x02}q\x00", 5) + S("self") + G("mymod", "C")
+            + QByteArray(")\x81q\x01h\x00"
+                         "b",
+                7)
+            + 's' + S("t") + t + "s."),
         Expect::Opens };
-    cases << Case { "a reference to a memo slot never filled", withPickle(QByteArray("\x80\x02]q\x00h\x07" "a.", 9)),
+    cases << Case { "a reference to a memo slot never filled",
+        withPickle(QByteArray("\x80\x02]q\x00h\x07"
+                              "a.",
+            9)),
         Expect::Refused, QStringLiteral("memo") };
-    cases << Case { "a reference to memo slot 2^32-1", withPickle(QByteArray("\x80\x02]q\x00j\xff\xff\xff\xff" "a.", 12)),
+    cases << Case { "a reference to memo slot 2^32-1",
+        withPickle(QByteArray("\x80\x02]q\x00j\xff\xff\xff\xff"
+                              "a.",
+            12)),
         Expect::Refused, QStringLiteral("memo") };
     constexpr int kDeep = 200'000;
     cases << Case { "200,000 nested lists around a tensor",
         withPickle("\x80\x02" + QByteArray(kDeep, ']') + t + QByteArray(kDeep, 'a') + '.'), Expect::Opens };
     cases << Case { "200,000 nested dicts",
-        withPickle("\x80\x02}(" + S("t") + t + S("d") + '}' + QByteArray("K\x01}", 3).repeated(kDeep) + QByteArray(kDeep, 's') + "u."),
+        withPickle("\x80\x02}(" + S("t") + t + S("d") + '}' + QByteArray("K\x01}", 3).repeated(kDeep)
+            + QByteArray(kDeep, 's') + "u."),
         Expect::Opens };
-    cases << Case { "200,000 nested tuples", withPickle("\x80\x02" + QByteArray(kDeep, '(') + t + QByteArray(kDeep, 't') + '.'),
-        Expect::Opens };
+    cases << Case { "200,000 nested tuples",
+        withPickle("\x80\x02" + QByteArray(kDeep, '(') + t + QByteArray(kDeep, 't') + '.'), Expect::Opens };
     cases << Case { "200,000 MARKs and nothing else", withPickle(QByteArray(kDeep, '(') + '.'), Expect::Refused,
         QStringLiteral("stack underflow") };
     // x0 = [tensor]; x(k+1) = [x(k), x(k)]: 2^30 paths to one tensor through 31 objects
     QByteArray shared = "\x80\x02]" + t + 'a';
     for (int i = 0; i < 30; ++i)
-        shared += QByteArray("q\x00" "0(h\x00h\x00l", 9);
+        shared += QByteArray("q\x00"
+                             "0(h\x00h\x00l",
+            9);
     cases << Case { "30 levels of [x, x]", withPickle(shared + '.'), Expect::Opens };
 
     // ---- legacy
     const QByteArray legacy = readAll(fixture(QStringLiteral("training_legacy.pt")));
     const qsizetype storages = legacyStorages(legacy);
     cases << truncations("training_legacy.pt", legacy, pth);
-    cases << flips("training_legacy.pt", legacy, spread(0, 137, 8) + spread(137, storages, 16) + QList<qsizetype> { storages, storages + 3, storages + 7 }, pth);
-    cases << Case { "legacy storage declaring 2^40 elements", replaced(legacy, storages, le64(quint64(1) << 40)), Expect::Refused,
-        QStringLiteral("declares 1099511627776 elements") };
+    cases << flips("training_legacy.pt", legacy,
+        spread(0, 137, 8) + spread(137, storages, 16) + QList<qsizetype> { storages, storages + 3, storages + 7 }, pth);
+    cases << Case { "legacy storage declaring 2^40 elements", replaced(legacy, storages, le64(quint64(1) << 40)),
+        Expect::Refused, QStringLiteral("declares 1099511627776 elements") };
     cases << Case { "legacy storage declaring -1 elements", replaced(legacy, storages, le64(~0ULL)), Expect::Refused,
         QStringLiteral("declares -1 elements") };
     const QByteArray legacyHead = legacy.left(storages);
@@ -429,11 +459,12 @@ QList<Case> corpus()
     cases << truncations("model.safetensors", model, st);
     cases << flips("model.safetensors", model, spread(0, 8, 8) + spread(8, 8 + headerLen, 24), st);
     for (quint64 n : { 0ULL, 7ULL, quint64(model.size()), 100'000'001ULL, 1ULL << 63, ~0ULL })
-        cases << Case { "safetensors header length " + QByteArray::number(n), replaced(model, 0, le64(n)), Expect::Refused,
-            QStringLiteral("header"), st };
-    cases << Case { "safetensors header length 8 short", replaced(model, 0, le64(quint64(headerLen - 8))), Expect::Refused,
-        QStringLiteral("invalid JSON"), st };
-    cases << Case { "safetensors trailing bytes", model + "junk", Expect::Refused, QStringLiteral("but the buffer holds"), st };
+        cases << Case { "safetensors header length " + QByteArray::number(n), replaced(model, 0, le64(n)),
+            Expect::Refused, QStringLiteral("header"), st };
+    cases << Case { "safetensors header length 8 short", replaced(model, 0, le64(quint64(headerLen - 8))),
+        Expect::Refused, QStringLiteral("invalid JSON"), st };
+    cases << Case { "safetensors trailing bytes", model + "junk", Expect::Refused,
+        QStringLiteral("but the buffer holds"), st };
     // The tensor whose data comes first and the one whose data comes last, edited one field at a time.
     QString firstKey, lastKey;
     qint64 firstBegin = std::numeric_limits<qint64>::max(), lastEnd = -1;
@@ -456,21 +487,23 @@ QList<Case> corpus()
     cases << Case { "safetensors last tensor past the data",
         edited(lastKey, "data_offsets", QJsonArray { lastOffsets[0], lastEnd + 1024 }), Expect::Refused,
         QStringLiteral("but shape and dtype need"), st };
-    cases << Case { "safetensors offsets 2^53", edited(lastKey, "data_offsets", QJsonArray { lastOffsets[0], qint64(1) << 53 }),
-        Expect::Refused, QStringLiteral("but shape and dtype need"), st };
-    cases << Case { "safetensors end before begin", edited(firstKey, "data_offsets", QJsonArray { 8, 4 }), Expect::Refused,
-        QStringLiteral("before begin"), st };
-    cases << Case { "safetensors offsets out of order", edited(firstKey, "data_offsets", QJsonArray { 4, 12 }), Expect::Refused,
-        QStringLiteral("expected"), st };
-    cases << Case { "safetensors shape overflowing", edited(firstKey, "shape", QJsonArray { qint64(1) << 32, qint64(1) << 32 }),
-        Expect::Refused, QStringLiteral("overflows"), st };
+    cases << Case { "safetensors offsets 2^53",
+        edited(lastKey, "data_offsets", QJsonArray { lastOffsets[0], qint64(1) << 53 }), Expect::Refused,
+        QStringLiteral("but shape and dtype need"), st };
+    cases << Case { "safetensors end before begin", edited(firstKey, "data_offsets", QJsonArray { 8, 4 }),
+        Expect::Refused, QStringLiteral("before begin"), st };
+    cases << Case { "safetensors offsets out of order", edited(firstKey, "data_offsets", QJsonArray { 4, 12 }),
+        Expect::Refused, QStringLiteral("expected"), st };
+    cases << Case { "safetensors shape overflowing",
+        edited(firstKey, "shape", QJsonArray { qint64(1) << 32, qint64(1) << 32 }), Expect::Refused,
+        QStringLiteral("overflows"), st };
     cases << Case { "safetensors negative dimension", edited(firstKey, "shape", QJsonArray { -2 }), Expect::Refused,
         QStringLiteral("not a non-negative integer"), st };
     cases << Case { "safetensors unknown dtype", edited(firstKey, "dtype", QStringLiteral("F128")), Expect::Refused,
         QStringLiteral("unknown dtype"), st };
     QByteArray deepJson = "{\"__metadata__\":{\"k\":" + QByteArray(kDeep, '[') + QByteArray(kDeep, ']') + "}}";
-    cases << Case { "safetensors header nested 200,000 deep", le64(quint64(deepJson.size())) + deepJson, Expect::Refused,
-        QStringLiteral("invalid JSON"), st };
+    cases << Case { "safetensors header nested 200,000 deep", le64(quint64(deepJson.size())) + deepJson,
+        Expect::Refused, QStringLiteral("invalid JSON"), st };
     return cases;
 }
 
@@ -539,7 +572,8 @@ void TestCorruptCorpus::corruptFile()
     QElapsedTimer timer;
     timer.start();
     for (auto [p, command] : { std::pair { &info, "info" }, std::pair { &stats, "stats" } })
-        p->start(QStringLiteral("sh"), { QStringLiteral("-c"), wrapper, QStringLiteral(CKPTLENS_CLI), QLatin1String(command), path });
+        p->start(QStringLiteral("sh"),
+            { QStringLiteral("-c"), wrapper, QStringLiteral(CKPTLENS_CLI), QLatin1String(command), path });
     auto collect = [&](QProcess& p) {
         Run r;
         r.finished = p.waitForFinished(int(std::max<qint64>(1, kTimeoutMs - timer.elapsed())));
@@ -561,7 +595,8 @@ void TestCorruptCorpus::corruptFile()
     // file, the problem and its kind, with nothing on stdout. Every way the row falls short is collected, so a
     // known problem is one expected failure.
     QStringList wrong;
-    const QRegularExpression refusal(QStringLiteral("^ckptlens-cli: %1: (.+) \\[([a-z-]+)\\]$").arg(QRegularExpression::escape(path)),
+    const QRegularExpression refusal(
+        QStringLiteral("^ckptlens-cli: %1: (.+) \\[([a-z-]+)\\]$").arg(QRegularExpression::escape(path)),
         QRegularExpression::MultilineOption);
     for (const auto* r : { &ri, &rs }) {
         const QString run = QStringLiteral("%1 (exit %2, stderr '%3')")
@@ -601,8 +636,11 @@ void TestCorruptCorpus::corruptFile()
             wrong << QStringLiteral("info should open the file; exit %1").arg(ri.code);
         // The damaged tensor's row in `stats` says what is wrong with it; the intact ones still get numbers.
         else if (!problem.isEmpty() && rs.code == 0
-            && !QRegularExpression(QStringLiteral("error: .*") + QRegularExpression::escape(problem)).match(QString::fromUtf8(rs.out)).hasMatch())
-            wrong << QStringLiteral("stats should report '%1' for a tensor:\n%2").arg(problem, QString::fromUtf8(rs.out.left(2000)));
+            && !QRegularExpression(QStringLiteral("error: .*") + QRegularExpression::escape(problem))
+                    .match(QString::fromUtf8(rs.out))
+                    .hasMatch())
+            wrong << QStringLiteral("stats should report '%1' for a tensor:\n%2")
+                         .arg(problem, QString::fromUtf8(rs.out.left(2000)));
         break;
     case Expect::Either:
         break;
