@@ -32,6 +32,7 @@
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QTreeView>
 #include <QUrl>
 
@@ -210,7 +211,8 @@ private slots:
         MainWindow w;
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        w.fileWatcher()->setQuietMs(300);
+        // Long enough that the pauses between the writes of one save (50 ms, more on a loaded machine) never count.
+        w.fileWatcher()->setQuietMs(1000);
         QVERIFY(w.openFile(path));
         QSignalSpy changed(w.fileWatcher(), &FileWatcher::changed);
         // Twice: after the first replace the watch has to follow the path to the new file.
@@ -258,6 +260,34 @@ private slots:
         QTest::qWait(300); // the parse finishes on its thread; its result must be dropped
         QCOMPARE(w.currentPath(), sample());
         QVERIFY(w.statusText().contains(tensorsText(164)));
+    }
+
+    void reloadInABusyFolder()
+    {
+        // Other files in the folder change all the time (a training run saving beside the file shown): they must
+        // neither reload the window nor keep postponing the reload of the file that did change.
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("m.safetensors"));
+        QVERIFY(writeModel(path, 2));
+        MainWindow w;
+        w.fileWatcher()->setQuietMs(300);
+        QVERIFY(w.openFile(path));
+        QSignalSpy changed(w.fileWatcher(), &FileWatcher::changed);
+        QTimer busy;
+        int n = 0;
+        connect(&busy, &QTimer::timeout, this, [&] {
+            // New files and deletions: what a folder watch reports.
+            ++n;
+            test::writeFile(dir.filePath(QStringLiteral("step-%1.tmp").arg(n)), QByteArray::number(n));
+            QFile::remove(dir.filePath(QStringLiteral("step-%1.tmp").arg(n - 2)));
+        });
+        busy.start(50);
+        QTest::qWait(800);
+        QCOMPARE(changed.count(), 0);
+        QVERIFY(writeModel(path, 4));
+        QTRY_VERIFY_WITH_TIMEOUT(w.statusText().contains(tensorsText(8)), 5000);
+        busy.stop();
+        QCOMPARE(changed.count(), 1);
     }
 
     void openFolderGoesThroughOpenFile()

@@ -13,8 +13,24 @@ FileWatcher::FileWatcher(QObject* parent)
 {
     m_quiet->setSingleShot(true);
     m_quiet->setInterval(500);
-    connect(m_watcher, &QFileSystemWatcher::fileChanged, this, &FileWatcher::touched);
-    connect(m_watcher, &QFileSystemWatcher::directoryChanged, this, &FileWatcher::touched);
+    connect(m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
+        m_lastEvent = stampOf(m_path);
+        touched();
+    });
+    // The folder changes for every file in it (a training run writing other checkpoints beside this one); only a
+    // change of this path counts, or the wait for quiet would never end in a busy folder.
+    connect(m_watcher, &QFileSystemWatcher::directoryChanged, this, [this] {
+        if (m_path.isEmpty())
+            return;
+        // Compared with the previous event, not with the version shown: after this file changed, a busy folder
+        // must not keep postponing its reload.
+        const Stamp now = stampOf(m_path);
+        if (now == m_lastEvent)
+            return;
+        m_lastEvent = now;
+        rewatch(); // a file renamed over the old one needs its own watch to report the writes that follow
+        touched();
+    });
     connect(m_quiet, &QTimer::timeout, this, &FileWatcher::settle);
 }
 
@@ -45,6 +61,7 @@ void FileWatcher::watch(const QString& path)
         m_watcher->removePaths(m_watcher->directories());
     m_path = path.isEmpty() ? QString() : QFileInfo(path).absoluteFilePath();
     m_seen = m_path.isEmpty() ? Stamp {} : stampOf(m_path);
+    m_lastEvent = m_seen;
     rewatch();
 }
 

@@ -43,7 +43,8 @@ private:
     QFileSystemWatcher* m_watcher = nullptr;
     QTimer* m_quiet = nullptr;
     QString m_path;
-    Stamp m_seen;
+    Stamp m_seen;      // the version last reported (or watched from)
+    Stamp m_lastEvent; // the path as the latest event found it
 };
 
 } // namespace ckpt
