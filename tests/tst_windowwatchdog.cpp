@@ -8,6 +8,7 @@
 #include "model/statsjob.h"
 #include "safetensorswrite.h"
 #include "testutil.h"
+#include "widgets/bulktreeview.h"
 #include "widgets/histogramview.h"
 #include "widgets/mainwindow.h"
 #include "widgets/modelpage.h"
@@ -15,6 +16,7 @@
 
 #include <QElapsedTimer>
 #include <QSettings>
+#include <QStandardItemModel>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -78,6 +80,18 @@ int nodeNamed(const ModuleTree& tree, const QString& name)
             return int(i);
     return -1;
 }
+
+// Counts the rows whose rectangle the view works out.
+class CountingTreeView : public BulkTreeView {
+public:
+    using BulkTreeView::BulkTreeView;
+    QRect visualRect(const QModelIndex& index) const override
+    {
+        ++rects;
+        return BulkTreeView::visualRect(index);
+    }
+    mutable int rects = 0;
+};
 
 } // namespace
 
@@ -146,6 +160,44 @@ private slots:
                                             : QStringLiteral("; late ticks: ") + meter.report().join(QStringLiteral(", ")));
         qInfo().noquote() << summary;
         QVERIFY2(meter.maxGap() < kMaxGapMs, qPrintable(summary));
+    }
+
+    // Statistics for the children of a 15,000-block module arrive as one dataChanged over all of them: the module
+    // tree must not work out every row's rectangle for it (QTreeView does, a quarter of a second at 60,000 rows).
+    void bigChangedRangeCostsTheVisibleRows_data()
+    {
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<bool>("expanded");
+        QTest::addColumn<int>("maxRects");
+        QTest::newRow("a few rows: measured as usual") << 10 << true << 1000;
+        QTest::newRow("15,000 rows shown") << 15'000 << true << 200;
+        QTest::newRow("15,000 rows under a collapsed parent") << 15'000 << false << 200;
+    }
+
+    void bigChangedRangeCostsTheVisibleRows()
+    {
+        QFETCH(int, rows);
+        QFETCH(bool, expanded);
+        QFETCH(int, maxRects);
+        QStandardItemModel model;
+        auto* parent = new QStandardItem(QStringLiteral("blocks"));
+        for (int r = 0; r < rows; ++r)
+            parent->appendRow({ new QStandardItem(QString::number(r)), new QStandardItem(QStringLiteral("-")) });
+        model.appendRow(parent);
+        CountingTreeView view;
+        view.setUniformRowHeights(true);
+        view.setModel(&model);
+        view.setExpanded(model.index(0, 0), expanded);
+        view.resize(600, 400);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTest::qWait(50);
+        view.rects = 0;
+        const QModelIndex top = model.index(0, 0);
+        emit model.dataChanged(model.index(0, 1, top), model.index(rows - 1, 1, top));
+        QVERIFY2(view.rects <= maxRects, qPrintable(QString::number(view.rects)));
+        if (rows < BulkTreeView::kBulkRows && expanded)
+            QVERIFY(view.rects > 0); // small ranges still take the precise path
     }
 
 private:

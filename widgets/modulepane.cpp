@@ -1,6 +1,7 @@
 #include "widgets/modulepane.h"
 
 #include "model/moduletreemodel.h"
+#include "widgets/bulktreeview.h"
 #include "widgets/modulefilterproxy.h"
 
 #include <QAction>
@@ -31,7 +32,7 @@ ModulePane::ModulePane(ModuleTreeModel* model, QWidget* parent)
 {
     m_proxy->setSourceModel(m_model);
 
-    m_view = new QTreeView;
+    m_view = new BulkTreeView;
     m_view->setObjectName(QStringLiteral("moduleTree"));
     m_view->setModel(m_proxy);
     m_view->setUniformRowHeights(true);
