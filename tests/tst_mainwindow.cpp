@@ -345,14 +345,16 @@ private slots:
         // clang-format off
         QTest::addColumn<QString>("fileName");
         QTest::addColumn<QByteArray>("bytes"); // null: the file is not created
-        QTest::addColumn<QString>("fragment");
+        QTest::addColumn<QString>("fragment"); // what is wrong; the file's name is checked besides
         QTest::newRow("not a checkpoint")
             << "notes.pth" << QByteArray("hello, this is text\n") << "not a PyTorch or safetensors checkpoint";
-        QTest::newRow("empty file") << "empty.pt" << QByteArray("") << "empty.pt";
-        QTest::newRow("missing file") << "missing.pth" << QByteArray() << "missing.pth";
-        QTest::newRow("truncated zip") << "cut.pth" << test::readAll(sample()).left(2000) << "cut.pth";
+        QTest::newRow("empty file") << "empty.pt" << QByteArray("") << "the file is empty";
+        QTest::newRow("missing file") << "missing.pth" << QByteArray() << "no such file";
+        QTest::newRow("truncated zip")
+            << "cut.pth" << test::readAll(sample()).left(2000) << "no end-of-central-directory record";
         QTest::newRow("bad safetensors header")
-            << "bad.safetensors" << QByteArray("\x10\0\0\0\0\0\0\0{\"a\": [1, 2", 19) << "bad.safetensors";
+            << "bad.safetensors" << QByteArray("\x10\0\0\0\0\0\0\0{\"a\": [1, 2", 19)
+            << "declared header length 16 exceeds the file";
         // clang-format on
     }
 
