@@ -8,6 +8,7 @@
 #include "widgets/theme.h"
 
 #include <QApplication>
+#include <QIcon>
 #include <QCommandLineParser>
 #include <QSettings>
 
@@ -28,7 +29,13 @@ int main(int argc, char** argv)
     QApplication::setOrganizationName(QStringLiteral("Checkpoint Lens"));
     QApplication::setApplicationVersion(QStringLiteral(CKPTLENS_VERSION));
     QApplication::setApplicationDisplayName(QStringLiteral("Checkpoint Lens"));
-    QApplication::setDesktopFileName(QStringLiteral("ckptlens"));
+    // The desktop entry's id (packaging/): Wayland app id and startup notification match it.
+    QApplication::setDesktopFileName(QStringLiteral("io.github.ckptlens.CheckpointLens"));
+    QIcon icon = QIcon::fromTheme(QStringLiteral("io.github.ckptlens.CheckpointLens"));
+    if (icon.isNull()) // not installed: the PNGs built into the program
+        for (int size : { 16, 22, 24, 32, 48, 64, 128, 256 })
+            icon.addFile(QStringLiteral(":/icons/hicolor/%1x%1/apps/io.github.ckptlens.CheckpointLens.png").arg(size));
+    QApplication::setWindowIcon(icon);
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(

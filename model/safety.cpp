@@ -2,6 +2,7 @@
 
 #include "model/objectchildren.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QSet>
 
@@ -107,8 +108,70 @@ SafetyClass classifyGlobal(const QString& module, const QString& name)
     return weightsOnlyAllows(module, name) ? SafetyClass::Safe : SafetyClass::Unknown;
 }
 
+Expected<SafetyReport> scanFiles(const QString& setPath, const std::vector<std::pair<QString, QString>>& files)
+{
+    SafetyReport report;
+    report.path = setPath;
+    std::map<std::pair<QString, QString>, SafetyGlobal> byName;
+    std::vector<std::pair<QString, QString>> order;
+    for (const auto& [path, name] : files) {
+        auto one = scanFile(path);
+        if (!one) {
+            report.problems << QStringLiteral("%1: %2").arg(name, one.error().message());
+            continue;
+        }
+        if (report.format.isEmpty())
+            report.format = one->format;
+        for (const QString& p : one->problems)
+            report.problems << QStringLiteral("%1: %2").arg(name, p);
+        for (const SafetyGlobal& g : one->globals) {
+            auto [it, fresh] = byName.try_emplace({ g.module, g.name }, g);
+            SafetyGlobal& sg = it->second;
+            if (fresh) {
+                sg.locations.clear();
+                sg.records.clear();
+                order.push_back({ g.module, g.name });
+            } else {
+                sg.count += g.count;
+            }
+            for (const QString& l : g.locations)
+                if (sg.locations.size() < 5)
+                    sg.locations << name + QLatin1Char('/') + l;
+            for (const QString& r : g.records)
+                sg.records << name + QLatin1Char(':') + r;
+        }
+    }
+    if (files.empty() || report.format.isEmpty())
+        return Error { ErrorKind::NotACheckpoint, setPath, {}, QStringLiteral("no file of the set could be scanned: %1").arg(report.problems.join(QStringLiteral("; "))) };
+    for (const auto& key : order) {
+        report.globals.push_back(byName[key]);
+        report.verdict = std::max(report.verdict, byName[key].cls);
+    }
+    std::stable_sort(report.globals.begin(), report.globals.end(), [](const SafetyGlobal& a, const SafetyGlobal& b) { return a.cls > b.cls; });
+    if (!report.problems.isEmpty() && report.verdict == SafetyClass::Safe)
+        report.verdict = SafetyClass::Unknown;
+    return report;
+}
+
+Expected<SafetyReport> scanCheckpoint(const Checkpoint& ck)
+{
+    if (ck.parts.empty())
+        return scanFile(ck.path);
+    std::vector<std::pair<QString, QString>> files;
+    for (const auto& p : ck.parts)
+        files.emplace_back(p.path, p.name);
+    return scanFiles(ck.path, files);
+}
+
 Expected<SafetyReport> scanFile(const QString& file)
 {
+    // A folder or a shard index: every file of the checkpoint it stands for.
+    if (QFileInfo(file).isDir() || file.endsWith(QLatin1String(".index.json"))) {
+        auto ck = openCheckpoint(file);
+        if (!ck)
+            return ck.error();
+        return scanCheckpoint(**ck);
+    }
     auto scan = scanPickles(file);
     if (!scan)
         return scan.error();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "io/checkpoint.h"
+
 #include "io/picklescan.h"
 
 #include <QJsonObject>
@@ -32,7 +34,12 @@ struct SafetyReport {
     QStringList problems;              // malformed pickles (scanning went as far as it could)
 };
 
+// One file's pickles; a folder or `*.index.json` scans every file of the checkpoint it opens as.
 Expected<SafetyReport> scanFile(const QString& path);
+// Every file of a multi-file checkpoint (records named "<file>:<record>"); scanFile for a single file.
+Expected<SafetyReport> scanCheckpoint(const Checkpoint& ck);
+// `files`: (path, name shown) of each file; one report for all.
+Expected<SafetyReport> scanFiles(const QString& setPath, const std::vector<std::pair<QString, QString>>& files);
 QJsonObject safetyToJson(const SafetyReport& r);
 
 } // namespace ckpt

@@ -6,6 +6,7 @@
 #include "model/exporter.h"
 #include "model/exportplan.h"
 #include "model/histogram.h"
+#include "model/safety.h"
 #include "model/semantic.h"
 #include "model/summary.h"
 #include "model/tensorstats.h"
@@ -314,6 +315,42 @@ private slots:
         QVERIFY(std::abs(sum / 64.0 - *stats->mean) < 1e-9);
     }
 
+    // The safety scan of a set covers every file: the verdict is the worst of the files', each global once.
+    void safetyScanCoversEveryFile_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::newRow("deepspeed") << "deepspeed";
+        QTest::newRow("megatron") << "megatron";
+        QTest::newRow("hf index") << "hf_bin/pytorch_model.bin.index.json";
+    }
+
+    void safetyScanCoversEveryFile()
+    {
+        QFETCH(QString, path);
+        auto ck = openCheckpoint(layoutDir() + QLatin1Char('/') + path);
+        QVERIFY(ck);
+        auto set = scanFile(layoutDir() + QLatin1Char('/') + path);
+        QVERIFY2(set, set ? "" : qPrintable(set.error().message()));
+        QCOMPARE(set->verdict, scanCheckpoint(**ck)->verdict);
+        SafetyClass worst = SafetyClass::Safe;
+        QSet<QString> names;
+        for (const auto& part : (*ck)->parts) {
+            auto one = scanFile(part.path);
+            QVERIFY(one);
+            worst = std::max(worst, one->verdict);
+            for (const auto& g : one->globals)
+                names.insert(g.module + QLatin1Char('.') + g.name);
+        }
+        QCOMPARE(set->verdict, worst);
+        QSet<QString> got;
+        for (const auto& g : set->globals) {
+            got.insert(g.module + QLatin1Char('.') + g.name);
+            for (const auto& r : g.records)
+                QVERIFY2(std::any_of((*ck)->parts.begin(), (*ck)->parts.end(), [&](const CheckpointPart& p) { return r.startsWith(p.name + QLatin1Char(':')); }), qPrintable(r));
+        }
+        QCOMPARE(got, names);
+    }
+
     void cliAcceptsFolders()
     {
         int code = -1;
@@ -326,6 +363,8 @@ private slots:
         out = runCli({ QStringLiteral("tree"), layoutDir() + QStringLiteral("/megatron") }, &code);
         QCOMPARE(code, 0);
         QVERIFY(out.contains(QLatin1String("merged_model")));
+        out = runCli({ QStringLiteral("scan"), layoutDir() + QStringLiteral("/hf_safetensors") }, &code);
+        QVERIFY2(code == 0 && out.contains(QLatin1String("safe")), qPrintable(out));
         out = runCli({ QStringLiteral("code"), layoutDir() + QStringLiteral("/scripted.pt") }, &code);
         QVERIFY2(code == 0 && out.contains(QLatin1String("class ScriptNet(Module)")), qPrintable(out));
     }

@@ -1,8 +1,10 @@
 // The TorchScript code view: lists the archive's code records and shows their text; nothing for other files.
+#include "widgets/mainwindow.h"
 #include "widgets/scriptcodeview.h"
 #include "testutil.h"
 
 #include <QApplication>
+#include <QTabWidget>
 
 using namespace ckpt;
 
@@ -45,6 +47,43 @@ private slots:
             QVERIFY(QTest::qWaitForWindowExposed(&view));
             view.grab().save(qEnvironmentVariable("CKPTLENS_SCREENSHOT"));
         }
+    }
+
+    // The main window shows a Code tab for TorchScript archives only, and opens folders as one checkpoint.
+    void mainWindow_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<bool>("codeTab");
+        QTest::addColumn<QString>("title");
+        QTest::newRow("torchscript") << test::fixture(QStringLiteral("layouts/scripted.pt")) << true << "scripted.pt";
+        QTest::newRow("plain file") << test::fixture(QStringLiteral("values.pth")) << false << "values.pth";
+        QTest::newRow("megatron folder") << test::fixture(QStringLiteral("layouts/megatron")) << false << "megatron";
+        QTest::newRow("shard index") << test::fixture(QStringLiteral("layouts/hf_bin/pytorch_model.bin.index.json")) << false << "pytorch_model.bin.index.json";
+    }
+
+    void mainWindow()
+    {
+        QFETCH(QString, path);
+        QFETCH(bool, codeTab);
+        QFETCH(QString, title);
+        if (!QFileInfo::exists(path))
+            QSKIP("torch fixtures were not generated");
+        MainWindow w;
+        QVERIFY2(w.openFile(path), qPrintable(w.errorText()));
+        QVERIFY(w.windowTitle().contains(title));
+        QCOMPARE(w.tabs()->isTabVisible(w.tabs()->indexOf(w.codeView())), codeTab);
+        QCOMPARE(w.codeView()->recordCount() > 0, codeTab);
+        if (const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR"); !dir.isEmpty()) {
+            w.resize(1400, 900);
+            w.show();
+            if (codeTab)
+                w.tabs()->setCurrentWidget(w.codeView());
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            QTest::qWait(200);
+            w.grab().save(QDir(dir).filePath(QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('-')) + QStringLiteral(".png")));
+        }
+        w.closeFile();
+        QVERIFY(!w.tabs()->isTabVisible(w.tabs()->indexOf(w.codeView())));
     }
 };
 

@@ -424,12 +424,15 @@ void DetailsView::showOverview(const Checkpoint& ck, const CheckpointSummary& s,
     if (!s.layout.isEmpty()) {
         // One checkpoint made of several files: each file with what it holds, and what is wrong with the set.
         Section set { tr("Files (%1)").arg(s.layout), {}, {}, {} };
+        QString list;
         for (const QString& p : s.problems)
-            set.left.row(tr("Problem"), errorSpan(p));
+            list += errorSpan(p) + QStringLiteral("<br>");
         for (const CheckpointPart& p : s.parts)
-            set.left.text(p.name, tr("%1, %2, %3").arg(formatBytes(p.size), count(p.tensorEnd - p.tensorBegin, tr("1 tensor"), tr("%1 tensors")), p.role));
+            list += QStringLiteral("<b>%1</b> &nbsp;%2, %3<br><span style=\"margin-left:1em\">%4</span><br>")
+                        .arg(esc(p.name), esc(formatBytes(p.size)), esc(count(p.tensorEnd - p.tensorBegin, tr("1 tensor"), tr("%1 tensors"))), esc(p.role));
         if (s.mergedTensors)
-            set.right.text(tr("Merged view"), tr("%1 tensors joined across tensor-parallel ranks").arg(number(s.mergedTensors)));
+            list += esc(tr("Merged view: %1 tensors joined across tensor-parallel ranks").arg(number(s.mergedTensors)));
+        set.html = list;
         sections.push_back(std::move(set));
     }
 

@@ -1,4 +1,5 @@
 #include "widgets/mainwindow.h"
+#include "widgets/scriptcodeview.h"
 
 #include "model/layerprofile.h"
 #include "model/modeloverview.h"
@@ -226,6 +227,11 @@ MainWindow::MainWindow(QWidget* parent)
     m_tabs->setTabToolTip(0, tr("The model's state dict as a module hierarchy, with statistics"));
     m_tabs->setTabToolTip(1, tr("Parameters and L2 norm per block of the repeated layers"));
     m_tabs->setTabToolTip(2, tr("Everything in the file, as the pickle holds it"));
+    m_code = new ScriptCodeView;
+    m_code->setObjectName(QStringLiteral("codeView"));
+    m_tabs->addTab(m_code, tr("Code"));
+    m_tabs->setTabToolTip(3, tr("The Python code a TorchScript archive carries"));
+    m_tabs->setTabVisible(3, false);
 
     m_stack = new QStackedWidget;
     m_stack->addWidget(placeholder);
@@ -608,6 +614,7 @@ bool MainWindow::install(LoadedCheckpoint loaded, OpenReason reason)
     const bool hasModel = m_moduleModel->rowCount() > 0;
     m_tabs->setTabEnabled(m_tabs->indexOf(m_modelPage), hasModel);
     m_tabs->setTabEnabled(m_tabs->indexOf(m_layerPlot), !loaded.blocks.empty());
+    m_tabs->setTabVisible(m_tabs->indexOf(m_code), m_code->setCheckpoint(checkpoint));
     m_tabs->setCurrentWidget(hasModel ? m_modelPage : m_objectsPage);
     if (tab >= 0 && m_tabs->isTabEnabled(tab))
         m_tabs->setCurrentIndex(tab);
@@ -673,6 +680,8 @@ void MainWindow::closeFile()
     m_modelPage->clear();
     m_moduleModel->setTree(nullptr, nullptr);
     m_model->setCheckpoint(nullptr);
+    m_code->setCheckpoint(nullptr);
+    m_tabs->setTabVisible(m_tabs->indexOf(m_code), false);
     m_layerPlot->setBlocks({});
     m_layerPlot->setProfile({});
     m_sem.reset();

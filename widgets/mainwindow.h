@@ -34,6 +34,7 @@ class SafetyBanner;
 class FindingsBanner;
 class LayerPlot;
 class ModelPage;
+class ScriptCodeView;
 class ModuleTreeModel;
 class ObjectTreeModel;
 class StatsJob;
@@ -87,6 +88,7 @@ public:
     ModelPage* modelPage() const { return m_modelPage; }
     ModuleTreeModel* moduleModel() const { return m_moduleModel; }
     LayerPlot* layerPlot() const { return m_layerPlot; }
+    ScriptCodeView* codeView() const { return m_code; }
     StatsJob* statsJob() const { return m_stats; }
     QWidget* objectsPage() const { return m_objectsPage; }
     // The selected tensor's histogram (under the Model tab's details) and the banner of a file whose pickles import
@@ -158,6 +160,7 @@ private:
     QTabWidget* m_tabs = nullptr;
     ModelPage* m_modelPage = nullptr;
     LayerPlot* m_layerPlot = nullptr;
+    ScriptCodeView* m_code = nullptr;
     HistogramView* m_histogram = nullptr;
     SafetyBanner* m_safety = nullptr;
     QWidget* m_objectsPage = nullptr;
