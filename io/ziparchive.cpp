@@ -2,6 +2,8 @@
 
 #include <QBuffer>
 
+#include <new>
+
 #include <quazip.h>
 #include <quazipfile.h>
 #include <unzip.h>
@@ -158,7 +160,14 @@ Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& recor
     QuaZipFile entry(&zip);
     if (!entry.open(QIODevice::ReadOnly))
         return Error { ErrorKind::BadZip, file.path(), record.name, QStringLiteral("cannot open the deflated entry") };
-    QByteArray out(qsizetype(record.size), Qt::Uninitialized);
+    // The ratio check lets through a plausible bomb (1 MiB declaring 1 GB): the allocation itself may fail.
+    QByteArray out;
+    try {
+        out = QByteArray(qsizetype(record.size), Qt::Uninitialized);
+    } catch (const std::bad_alloc&) {
+        return Error { ErrorKind::LimitExceeded, file.path(), record.name,
+            QStringLiteral("out of memory for its declared %1 inflated bytes").arg(record.size) };
+    }
     qint64 got = 0;
     while (got < record.size) {
         qint64 n = entry.read(out.data() + got, record.size - got);

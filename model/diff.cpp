@@ -192,10 +192,10 @@ std::vector<RenameRule> suggestRules(const QStringList& keysA, const QStringList
 Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
     int threads, const std::atomic<bool>* cancel)
 {
-    auto va = elementView(a, tensorA);
+    auto va = elementViewForScan(a, tensorA);
     if (!va)
         return va.error();
-    auto vb = elementView(b, tensorB);
+    auto vb = elementViewForScan(b, tensorB);
     if (!vb)
         return vb.error();
     if (va->numel != vb->numel)

@@ -44,6 +44,23 @@ Expected<ElementView> elementView(const Checkpoint& ck, int tensor)
     return v;
 }
 
+Expected<ElementView> elementViewForScan(const Checkpoint& ck, int tensor)
+{
+    auto v = elementView(ck, tensor);
+    if (!v)
+        return v;
+    const TensorInfo& t = ck.tensors[size_t(tensor)];
+    const std::int64_t storageBytes = ck.storages[size_t(t.storage)].nbytes();
+    constexpr std::int64_t kMaxRepeatedBytes = std::int64_t(1) << 30;
+    std::int64_t bytes = 0;
+    if (__builtin_mul_overflow(v->numel, std::int64_t(v->itemSize), &bytes) || bytes > storageBytes + kMaxRepeatedBytes)
+        return Error { ErrorKind::LimitExceeded, ck.path, QStringLiteral("tensor %1").arg(tensor),
+            QStringLiteral("an expanded view of %1 elements over a storage of %2 bytes: visiting every repeat is refused")
+                .arg(v->numel)
+                .arg(storageBytes) };
+    return v;
+}
+
 void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out)
 {
     const size_t dims = v.shape.size();

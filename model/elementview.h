@@ -20,6 +20,11 @@ struct ElementView {
 
 Expected<ElementView> elementView(const Checkpoint& ck, int tensor);
 
+// For passes over every element (statistics, histograms, comparisons): like elementView, but refuses a view that
+// repeats its storage (zero strides, torch.expand) into more than 1 GiB of elements beyond what the storage holds;
+// a 1 KB file can declare 2^40 repeats of one value, which would take hours to visit.
+Expected<ElementView> elementViewForScan(const Checkpoint& ck, int tensor);
+
 // Decodes elements [begin, begin + count) in row-major logical order into `out` (see decodeElements).
 void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out);
 

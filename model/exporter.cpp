@@ -98,7 +98,7 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
         // One contiguous storage per tensor: views are gathered, tied weights written twice.
         for (const auto& p : rp.tensors) {
             const TensorInfo& t = ck.tensors[size_t(p.tensor)];
-            auto view = elementView(ck, p.tensor);
+            auto view = elementViewForScan(ck, p.tensor);
             if (!view && t.numel() > 0)
                 return view.error();
             Unit u;
@@ -233,7 +233,7 @@ Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPla
         const TensorInfo& t = ck.tensors[size_t(p.tensor)];
         if (p.outputDtype == t.dtype || t.numel() == 0 || !dtypeIsFloatingPoint(p.outputDtype))
             continue;
-        auto view = elementView(ck, p.tensor);
+        auto view = elementViewForScan(ck, p.tensor);
         if (!view)
             return view.error();
         const double limit = p.outputDtype == DType::Float16 ? 65520.0 : 0; // values from here on round to inf

@@ -118,7 +118,7 @@ Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const His
         return Error { ErrorKind::LimitExceeded, ck.path, {}, QStringLiteral("bin count %1 outside 1..10000000").arg(request.bins) };
     if (request.range && !(request.range->first <= request.range->second && std::isfinite(request.range->first) && std::isfinite(request.range->second)))
         return Error { ErrorKind::Unsupported, ck.path, {}, QStringLiteral("the range must be finite with lo <= hi") };
-    auto view = elementView(ck, tensor);
+    auto view = elementViewForScan(ck, tensor);
     if (!view)
         return view.error();
     QElapsedTimer timer;

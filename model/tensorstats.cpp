@@ -83,7 +83,7 @@ constexpr std::int64_t kChunk = 1 << 15; // 256 KiB of doubles: stays in L2 for 
 
 Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
 {
-    auto view = elementView(ck, tensor);
+    auto view = elementViewForScan(ck, tensor);
     if (!view)
         return view.error();
     const ElementView& v = *view;

@@ -333,13 +333,11 @@ QList<Case> corpus()
     // 1 MiB of incompressible stream declaring 1000 times as much: plausible for deflate, but more than the whole
     // 1 GiB address space. Both must be refused with a message, not die on the allocation.
     const QByteArray mib = rawDeflate(noise(1 << 20, 1));
-    const QString inflateAlloc
-        = QStringLiteral("inflateZipEntry (io/ziparchive.cpp) allocates the declared size unguarded: "
-                         "std::bad_alloc ends the process (SIGABRT) instead of an error");
+    // Plausible enough for the ratio check: the allocation fails under the 1 GiB limit and must be an error.
     cases << Case { "deflated data/0 declaring 1 GB for a 1 MiB stream", bomb("/data/0", mib.size() * 1000LL, mib),
-        Expect::Opens, {}, QStringLiteral("pth"), inflateAlloc };
+        Expect::Opens, {}, QStringLiteral("pth") };
     cases << Case { "deflated data.pkl declaring 1 GB for a 1 MiB stream", bomb("/data.pkl", mib.size() * 1000LL, mib),
-        Expect::Refused, {}, QStringLiteral("pth"), inflateAlloc };
+        Expect::Refused, {}, QStringLiteral("pth") };
 
     // The torch pickle edited where it declares the first storage and the first tensor over it.
     const QByteArray viewsPickle = entryEndingWith(viewsEntries, "/data.pkl").data;
@@ -390,10 +388,7 @@ QList<Case> corpus()
     cases << Case { "storage of -6 elements", tensors(spec(-6, 0, { 2 }, { 1 })), Expect::Opens,
         QStringLiteral("declared size -6 elements is invalid") };
     cases << Case { "one element expanded to 2^40", tensors(spec(48, 0, { std::int64_t(1) << 40 }, { 0 })),
-        Expect::Opens, {}, QStringLiteral("pth"), {},
-        QStringLiteral(
-            "computeStats (model/tensorstats.cpp) visits all 2^40 elements of a zero-stride tensor: minutes of "
-            "CPU for a 1 KB file") };
+        Expect::Opens, QStringLiteral("expanded view") };
     QList<std::int64_t> ones(65, 1);
     cases << Case { "65 dimensions", tensors(spec(48, 0, ones, ones)), Expect::Either };
 
