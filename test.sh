@@ -17,14 +17,15 @@ cd ..
 
 # The whole suite again, built with AddressSanitizer and UBSan (CKPTLENS_SANITIZE instruments the project's targets;
 # Qt and the system libraries are not): Debug for the asserts, at -O1, ASan's own advice, since -O0 makes the big-file
-# tests several times slower. No CUDA (nvcc code is not instrumented) and no fuzzers: they already ran sanitized
+# tests several times slower, and with line tables only (-g1): stacks keep file:line, the build and links are much
+# lighter than with full debug info. No CUDA (nvcc code is not instrumented) and no fuzzers: they already ran sanitized
 # above. CI runs this; CKPTLENS_SKIP_SANITIZE=1 skips it for a quicker local check. The gen_fixtures test writes the
 # torch fixtures again into this tree.
 if [ "${CKPTLENS_SKIP_SANITIZE:-0}" = 1 ]; then
     echo "CKPTLENS_SKIP_SANITIZE=1: the sanitizer build and run are skipped"
     exit 0
 fi
-ckptlens_build build-asan Debug "$@" "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1" -DCKPTLENS_SANITIZE=ON -DCKPTLENS_CUDA=OFF \
+ckptlens_build build-asan Debug "$@" "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O1" -DCKPTLENS_SANITIZE=ON -DCKPTLENS_CUDA=OFF \
     -DCKPTLENS_BUILD_FUZZ=OFF
 # The asan test preset (CMakePresets.json) runs it, with these settings:
 #  - ASAN_OPTIONS=detect_leaks=0: ckptlens-cli never frees the parsed checkpoint, on purpose (tearing down millions of
