@@ -189,13 +189,13 @@ std::vector<RenameRule> suggestRules(const QStringList& keysA, const QStringList
     return rules;
 }
 
-Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
-    int threads, const std::atomic<bool>* cancel)
+namespace {
+
+Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementView>& va, const Expected<ElementView>& vb,
+    double rtol, double atol, int threads, const std::atomic<bool>* cancel)
 {
-    auto va = elementViewForScan(a, tensorA);
     if (!va)
         return va.error();
-    auto vb = elementViewForScan(b, tensorB);
     if (!vb)
         return vb.error();
     if (va->numel != vb->numel)
@@ -252,6 +252,30 @@ Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkp
     m.differing = all.differing;
     m.notClose = all.notClose;
     m.identical = all.bitEqual; // -0.0 against 0.0 differs in bits only: "close", not "equal"
+    return m;
+}
+
+// A compared tensor's pages leave the resident set (they stay in the page cache): diffing two multi-GB files then
+// holds about one tensor pair resident, not both files. Only a file's own mapped pages, never heap copies.
+void releaseCompared(const Checkpoint& ck, int tensor, const ElementView& v)
+{
+    const int storage = ck.tensors[size_t(tensor)].storage;
+    if (isDense(v) && ck.recordIsMapped(ck.storages[size_t(storage)].record))
+        MappedFile::releasePages(v.base, size_t(v.numel * v.itemSize));
+}
+
+} // namespace
+
+Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
+    int threads, const std::atomic<bool>* cancel)
+{
+    const auto va = elementViewForScan(a, tensorA);
+    const auto vb = elementViewForScan(b, tensorB);
+    auto m = compareViews(a, va, vb, rtol, atol, threads, cancel);
+    if (va)
+        releaseCompared(a, tensorA, *va);
+    if (vb)
+        releaseCompared(b, tensorB, *vb);
     return m;
 }
 
