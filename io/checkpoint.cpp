@@ -96,6 +96,9 @@ Expected<QByteArray> Checkpoint::buildConcat(const ConcatSpec& spec) const
     } catch (const std::bad_alloc&) {
         return Error { ErrorKind::LimitExceeded, path, {}, QStringLiteral("out of memory for a merged %1 bytes").arg(total) };
     }
+    for (size_t p = 0; p < pieces.size(); ++p)
+        if (pieces[p].size() != outer * tensors[size_t(spec.tensors[p])].shape[size_t(spec.dim)] * inner * item)
+            return Error { ErrorKind::OutOfBounds, path, {}, QStringLiteral("merge part %1 has an unexpected size").arg(p) };
     // Row-major: for each index before the merge dimension, each rank's block of that dimension in turn.
     char* dst = out.data();
     for (std::int64_t o = 0; o < outer; ++o)

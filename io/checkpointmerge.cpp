@@ -1,10 +1,16 @@
 #include "io/checkpointmerge.h"
 
 #include <QRegularExpression>
+#include <QSet>
 
 #include <algorithm>
 
 namespace ckpt {
+
+namespace {
+// One merged weight is assembled on the heap when read (and kept while the file is open): beyond this, per rank.
+constexpr std::int64_t kMaxMergedBytes = std::int64_t(8) << 30;
+} // namespace
 
 CheckpointMerge::CheckpointMerge(QString path, QString layout)
     : m_ck(std::make_shared<Checkpoint>())
@@ -153,6 +159,9 @@ int megatronSplitDim(const QString& key, int ndim)
     const QString parent = parts.size() >= 3 ? parts[parts.size() - 3] : QString();
     const bool weight = leaf == QLatin1String("weight");
     const bool bias = leaf == QLatin1String("bias");
+    // Transformer Engine fuses the norm into the next layer: linear_qkv.layer_norm_weight is a replicated norm.
+    if (leaf.startsWith(QLatin1String("layer_norm_")))
+        return -1;
     if (!weight && !bias)
         return -2;
     static const QStringList column { QStringLiteral("word_embeddings"), QStringLiteral("query_key_value"),
@@ -183,12 +192,18 @@ RankStateDict flattenTensorDict(const Checkpoint& ck, ObjId dict, int maxEntries
         int depth;
     };
     std::vector<Frame> stack { { dict, {}, 0 } };
+    // The memo lets one dict appear many times (2^32 paths from a 1 KB pickle): each dict is walked once, and the
+    // walk and the names it builds are bounded.
+    QSet<ObjId> seen;
+    std::int64_t visits = 0, nameBytes = 0;
+    constexpr std::int64_t kMaxVisits = 1 << 24, kMaxNameBytes = std::int64_t(1) << 28;
     // Depth-first in file order: push children in reverse.
-    while (!stack.empty() && int(out.size()) < maxEntries) {
+    while (!stack.empty() && int(out.size()) < maxEntries && ++visits < kMaxVisits && nameBytes < kMaxNameBytes) {
         const Frame f = stack.back();
         stack.pop_back();
-        if (!g.valid(f.id) || f.depth > 32)
+        if (!g.valid(f.id) || f.depth > 32 || seen.contains(f.id))
             continue;
+        seen.insert(f.id);
         const PyObject& o = g.at(f.id);
         if (o.kind != ObjKind::Dict)
             continue;
@@ -198,6 +213,7 @@ RankStateDict flattenTensorDict(const Checkpoint& ck, ObjId dict, int maxEntries
             if (k.kind != ObjKind::Str)
                 continue;
             const QString name = f.prefix + k.text;
+            nameBytes += name.size() * 2;
             const ObjId v = o.items[i + 1];
             if (g.at(v).kind == ObjKind::Tensor)
                 out.emplace_back(name, v);
@@ -219,6 +235,11 @@ ObjId mergeTensorParallel(CheckpointMerge& merge, const std::vector<RankStateDic
     std::vector<std::pair<QString, ObjId>> items;
     if (ranks.empty())
         return merge.addDict(items);
+    // Merged bytes are assembled little-endian from tensorBytes; a big-endian set would be swapped twice.
+    if (ck.bigEndian) {
+        merge.problem(QStringLiteral("%1: big-endian files are shown per rank only").arg(what));
+        return merge.addDict(items);
+    }
     std::vector<QHash<QString, ObjId>> byKey(ranks.size());
     for (size_t r = 0; r < ranks.size(); ++r)
         for (const auto& [key, obj] : ranks[r])
@@ -250,6 +271,10 @@ ObjId mergeTensorParallel(CheckpointMerge& merge, const std::vector<RankStateDic
                         differing.push_back(int(d));
                         break;
                     }
+        // Expanded parts (zero strides) would be gathered to their full size before joining: not merged.
+        for (int t : tensors)
+            for (auto st : ck.tensors[size_t(t)].stride)
+                consistent = consistent && st != 0;
         if (!consistent || differing.size() > 1) {
             inconsistent << key;
             continue;
@@ -263,7 +288,11 @@ ObjId mergeTensorParallel(CheckpointMerge& merge, const std::vector<RankStateDic
             items.emplace_back(key, obj0);
             continue;
         }
-        if (dim >= int(t0.shape.size())) {
+        std::int64_t bytes = 0;
+        for (int t : tensors)
+            if (__builtin_add_overflow(bytes, ck.tensors[size_t(t)].nbytes(), &bytes))
+                bytes = INT64_MAX;
+        if (dim >= int(t0.shape.size()) || bytes > kMaxMergedBytes) {
             inconsistent << key;
             continue;
         }

@@ -158,7 +158,11 @@ Expected<CheckpointPtr> openShards(const QString& setPath, const QString& dir, c
     for (size_t i = 0; i < plan.size(); ++i) {
         const ShardPlan& s = plan[i];
         const QString path = QDir(dir).filePath(s.file);
-        if (!QFileInfo::exists(path)) {
+        if (QFileInfo::exists(path) && !QFileInfo(path).isFile()) { // a FIFO would block the open
+            merge.problem(QStringLiteral("shard %1 is not a regular file").arg(s.file));
+            continue;
+        }
+        if (!QFileInfo(path).isFile()) {
             merge.problem(QStringLiteral("missing shard %1 (the index puts %2 key(s) there: %3)")
                               .arg(s.file)
                               .arg(s.keys.size())
@@ -182,6 +186,7 @@ Expected<CheckpointPtr> openShards(const QString& setPath, const QString& dir, c
         if (entries.empty())
             merge.problem(QStringLiteral("shard %1 holds no dict of tensors").arg(s.file));
         QSet<QString> present;
+        const QSet<QString> indexed(s.keys.begin(), s.keys.end());
         QStringList notInIndex;
         for (const auto& [key, obj] : entries) {
             present.insert(key);
@@ -191,7 +196,7 @@ Expected<CheckpointPtr> openShards(const QString& setPath, const QString& dir, c
             }
             fileOfKey.insert(key, s.file);
             items.emplace_back(key, obj);
-            if (haveIndex && !s.keys.contains(key))
+            if (haveIndex && !indexed.contains(key))
                 notInIndex << key;
         }
         QStringList absent;
@@ -311,6 +316,10 @@ std::optional<RankFile> deepSpeedFile(const QString& name)
     static const QRegularExpression optim(QStringLiteral("^(bf16_)?zero_pp_rank_(\\d+)_mp_rank_(\\d+)_optim_states\\.pt$"));
     static const QRegularExpression layer(QStringLiteral("^layer_(\\d+)-model_(\\d+)-model_states\\.pt$"));
     static const QRegularExpression expert(QStringLiteral("^(.*expp_rank_\\d+.*)\\.pt$"));
+    static const QRegularExpression zero3(QStringLiteral("^zero_pp_rank_(\\d+)_mp_rank_(\\d+)_model_states\\.pt$"));
+    if (auto m = zero3.match(name); m.hasMatch()) // ZeRO-3: each rank's model file holds its own partition
+        return RankFile { name, QStringLiteral("ZeRO-3 model states, data-parallel rank %1, tensor-parallel rank %2").arg(m.captured(1).toInt()).arg(m.captured(2).toInt()),
+            m.captured(2).toInt(), -1, m.captured(1).toInt(), 1 };
     if (auto m = model.match(name); m.hasMatch())
         return RankFile { name, QStringLiteral("model states, tensor-parallel rank %1").arg(m.captured(1).toInt()), m.captured(1).toInt(), -1, -1, 0 };
     if (auto m = layer.match(name); m.hasMatch())
@@ -331,7 +340,7 @@ std::optional<RankFile> deepSpeedFile(const QString& name)
 bool hasDeepSpeedFiles(const QStringList& names)
 {
     for (const auto& n : names)
-        if (auto f = deepSpeedFile(n); f && f->order == 0)
+        if (auto f = deepSpeedFile(n); f && f->order <= 2) // model, ZeRO-3 model, pipeline layer or optimizer files
             return true;
     return false;
 }
@@ -369,9 +378,8 @@ void describeZeroPartitions(Checkpoint& ck, const std::vector<std::pair<QString,
             if (name == p.name)
                 root = r;
         const ObjId osd = dictValue(g, root, QStringLiteral("optimizer_state_dict"));
-        ObjId flat = dictValue(g, osd, QStringLiteral("single_partition_of_fp32_groups"));
-        if (!g.valid(flat))
-            flat = dictValue(g, osd, QStringLiteral("fp32_flat_groups"));
+        // ZeRO 1/2 only: stage 3 splits every parameter on its own, and its flat groups are not parameter groups.
+        const ObjId flat = dictValue(g, osd, QStringLiteral("single_partition_of_fp32_groups"));
         const ObjId shapes = shapesByTp[std::max(p.tpRank, 0)];
         if (!g.valid(flat) || g.at(flat).kind != ObjKind::List)
             continue;
@@ -382,7 +390,9 @@ void describeZeroPartitions(Checkpoint& ck, const std::vector<std::pair<QString,
             if (t.kind != ObjKind::Tensor || names.kind != ObjKind::Dict)
                 continue;
             const std::int64_t size = ck.tensors[size_t(t.integer)].numel();
-            const std::int64_t begin = size * p.dpRank, end = begin + size;
+            std::int64_t begin = 0, end = 0;
+            if (__builtin_mul_overflow(size, std::int64_t(p.dpRank), &begin) || __builtin_add_overflow(begin, size, &end))
+                continue;
             QStringList covered;
             std::int64_t at = 0;
             for (size_t i = 0; i + 1 < names.items.size(); i += 2) {
@@ -391,7 +401,8 @@ void describeZeroPartitions(Checkpoint& ck, const std::vector<std::pair<QString,
                     break;
                 if (at < end && at + n > begin && n > 0)
                     covered << g.at(names.items[i]).text;
-                at += n;
+                if (__builtin_add_overflow(at, n, &at))
+                    break;
             }
             slices << QStringLiteral("group %1 elements [%2, %3)%4")
                           .arg(group)
@@ -505,9 +516,9 @@ Expected<CheckpointPtr> openMegatron(const QString& iterDir, const QString& setP
         const int tp = m.captured(1).toInt(), pp = m.captured(2).isEmpty() ? -1 : m.captured(2).toInt();
         const QString where = pp < 0 ? QStringLiteral("tensor-parallel rank %1").arg(tp)
                                      : QStringLiteral("tensor-parallel rank %1, pipeline stage %2").arg(tp).arg(pp);
-        if (QFileInfo::exists(QDir(iterDir).filePath(d + QStringLiteral("/model_optim_rng.pt"))))
+        if (QFileInfo(QDir(iterDir).filePath(d + QStringLiteral("/model_optim_rng.pt"))).isFile())
             files.push_back({ d + QStringLiteral("/model_optim_rng.pt"), QStringLiteral("model, optimizer and RNG states, ") + where, tp, pp, -1, 0 });
-        if (QFileInfo::exists(QDir(iterDir).filePath(d + QStringLiteral("/distrib_optim.pt"))))
+        if (QFileInfo(QDir(iterDir).filePath(d + QStringLiteral("/distrib_optim.pt"))).isFile())
             files.push_back({ d + QStringLiteral("/distrib_optim.pt"), QStringLiteral("distributed optimizer states, ") + where, tp, pp, -1, 2 });
     }
     if (files.empty())
@@ -622,7 +633,7 @@ Expected<CheckpointPtr> openCheckpoint(const QString& path)
     } else if (auto sn = parseShardName(fi.fileName()); sn && sn->count > 1 && fi.isFile()) {
         // One shard stands for its set: the index named after the shards, else the files named like it.
         const QString index = fi.dir().filePath(sn->stem + sn->suffix + QStringLiteral(".index.json"));
-        result = QFileInfo::exists(index) ? openShardIndex(index) : openShardsByName(fi.absolutePath(), *sn, fi.absoluteFilePath());
+        result = QFileInfo(index).isFile() ? openShardIndex(index) : openShardsByName(fi.absolutePath(), *sn, fi.absoluteFilePath());
     } else {
         return openCheckpointFile(path);
     }

@@ -16,6 +16,9 @@ Expected<std::shared_ptr<const MappedFile>> MappedFile::open(const QString& path
         return Error { ErrorKind::Io, path, {}, QStringLiteral("no such file") };
     if (info.isDir())
         return Error { ErrorKind::Io, path, {}, QStringLiteral("is a folder, not a file") };
+    // A FIFO or device would block open() or never end: only regular files (symlinks to them are fine).
+    if (!info.isFile())
+        return Error { ErrorKind::Io, path, {}, QStringLiteral("not a regular file") };
     auto file = std::make_unique<QFile>(path);
     if (!file->open(QIODevice::ReadOnly))
         return Error { ErrorKind::Io, path, {}, QStringLiteral("cannot open: %1").arg(file->errorString()) };

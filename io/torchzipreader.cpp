@@ -3,6 +3,8 @@
 #include "io/unpickler.h"
 #include "io/ziparchive.h"
 
+#include <spdlog/spdlog.h>
+
 #include <QHash>
 
 namespace ckpt {
@@ -149,13 +151,14 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
                 constantRecords.insert(QStringView(ck->records[i].name).mid(constantsPrefix.size()), int(i));
         KeyIndex<ObjId> constantNodes(ck->records.size());
         const PersistentLoad constantLoad = makeLoad(constantRecords, constantNodes, QStringLiteral("constants/"));
+        // A damaged constants.pkl costs the constants, not the module (data.pkl parsed).
         auto cbytes = ck->recordBytes(*cpk);
-        if (!cbytes)
-            return cbytes.error();
-        auto constants = unpickle(*cbytes, target, constantLoad, file->path(), prefix + QStringLiteral("constants.pkl"));
-        if (!constants)
-            return constants.error();
-        ck->scriptConstants = constants->root;
+        auto constants = cbytes ? unpickle(*cbytes, target, constantLoad, file->path(), prefix + QStringLiteral("constants.pkl"))
+                                : Expected<UnpickleResult>(cbytes.error());
+        if (constants)
+            ck->scriptConstants = constants->root;
+        else
+            spdlog::warn("{}: constants.pkl: {}", file->path().toStdString(), constants.error().message().toStdString());
     }
     ck->graph = std::move(target.graph);
     ck->tensors = std::move(target.tensors);

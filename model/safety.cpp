@@ -133,6 +133,10 @@ Expected<SafetyReport> scanFiles(const QString& setPath, const std::vector<std::
                 order.push_back({ g.module, g.name });
             } else {
                 sg.count += g.count;
+                if (g.cls > sg.cls) { // e.g. a functools.partial that wraps os.system in this file only
+                    sg.cls = g.cls;
+                    sg.reason = g.reason;
+                }
             }
             for (const QString& l : g.locations)
                 if (sg.locations.size() < 5)
@@ -160,7 +164,13 @@ Expected<SafetyReport> scanCheckpoint(const Checkpoint& ck)
     std::vector<std::pair<QString, QString>> files;
     for (const auto& p : ck.parts)
         files.emplace_back(p.path, p.name);
-    return scanFiles(ck.path, files);
+    auto report = scanFiles(ck.path, files);
+    // A file of the set that did not open was not scanned: the verdict cannot be "safe" without it.
+    if (report && !ck.problems.isEmpty()) {
+        report->problems += ck.problems;
+        report->verdict = std::max(report->verdict, SafetyClass::Unknown);
+    }
+    return report;
 }
 
 Expected<SafetyReport> scanFile(const QString& file)

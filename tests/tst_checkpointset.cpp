@@ -19,6 +19,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <sys/stat.h>
+
 using namespace ckpt;
 
 namespace {
@@ -392,6 +394,30 @@ private slots:
         QVERIFY(!ck);
         QCOMPARE(ck.error().file, path);
         QVERIFY2(ck.error().message().contains(expect), qPrintable(ck.error().message()));
+    }
+
+    // A FIFO named by an index must not block the open (open(2) on a FIFO waits for a writer).
+    void fifoInIndexDoesNotHang()
+    {
+        QTemporaryDir dir;
+        const QString fifo = dir.filePath(QStringLiteral("a.safetensors"));
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+        const QString index = dir.filePath(QStringLiteral("model.safetensors.index.json"));
+        QVERIFY(test::writeFile(index, "{\"weight_map\": {\"w\": \"a.safetensors\"}}"));
+        auto ck = openCheckpoint(index);
+        QVERIFY(!ck);
+        QVERIFY2(ck.error().message().contains(QLatin1String("not a regular file")), qPrintable(ck.error().message()));
+    }
+
+    // A set with files that did not open (or are missing) cannot be called safe: they were not scanned.
+    void incompleteSetIsNotSafe()
+    {
+        auto ck = openCheckpoint(layoutDir() + QStringLiteral("/hf_broken"));
+        QVERIFY(ck);
+        auto report = scanCheckpoint(**ck);
+        QVERIFY(report);
+        QVERIFY(report->verdict != SafetyClass::Safe);
+        QVERIFY(!report->problems.isEmpty());
     }
 
     void badFolders()
