@@ -110,6 +110,16 @@ Expected<QByteArray> Checkpoint::buildConcat(const ConcatSpec& spec) const
     return out;
 }
 
+const ConcatSpec* Checkpoint::mergeOfStorage(int storage) const
+{
+    if (storage < 0 || size_t(storage) >= storages.size())
+        return nullptr;
+    const int r = storages[size_t(storage)].record;
+    if (r < 0 || size_t(r) >= records.size() || records[size_t(r)].concat < 0 || size_t(records[size_t(r)].concat) >= concats.size())
+        return nullptr;
+    return &concats[size_t(records[size_t(r)].concat)];
+}
+
 int Checkpoint::partOfTensor(int tensor) const
 {
     for (size_t i = 0; i < parts.size(); ++i)

@@ -90,6 +90,12 @@ public:
         return record >= 0 && size_t(record) < records.size() && !records[size_t(record)].deflated
             && records[size_t(record)].concat < 0;
     }
+    // The merge a storage (or a tensor's storage) stands for when it is a merged tensor-parallel view, else null.
+    const ConcatSpec* mergeOfStorage(int storage) const;
+    const ConcatSpec* mergeOf(int tensor) const
+    {
+        return tensor >= 0 && size_t(tensor) < tensors.size() ? mergeOfStorage(tensors[size_t(tensor)].storage) : nullptr;
+    }
     // Index of the part a tensor was read from, -1 for single files and merged views.
     int partOfTensor(int tensor) const;
 

@@ -321,13 +321,10 @@ QString tensorOrigin(const Checkpoint& ck, int tensor)
         const CheckpointPart& p = ck.parts[size_t(part)];
         return p.role.isEmpty() ? p.name : QStringLiteral("%1 (%2)").arg(p.name, p.role);
     }
-    const TensorInfo& t = ck.tensors[size_t(tensor)];
-    if (t.storage < 0 || size_t(t.storage) >= ck.storages.size())
+    const ConcatSpec* merged = ck.mergeOf(tensor);
+    if (!merged)
         return {};
-    const int record = ck.storages[size_t(t.storage)].record;
-    if (record < 0 || size_t(record) >= ck.records.size() || ck.records[size_t(record)].concat < 0)
-        return {};
-    const ConcatSpec& spec = ck.concats[size_t(ck.records[size_t(record)].concat)];
+    const ConcatSpec& spec = *merged;
     QStringList slices;
     std::int64_t at = 0;
     for (int s : spec.tensors) {

@@ -363,20 +363,19 @@ std::int64_t tupleProduct(const ObjectGraph& g, ObjId tuple)
 void describeZeroPartitions(Checkpoint& ck, const std::vector<std::pair<QString, ObjId>>& roots)
 {
     const ObjectGraph& g = ck.graph;
+    QHash<QString, ObjId> rootOf;
+    for (const auto& [name, root] : roots)
+        rootOf.insert(name, root);
     std::map<int, ObjId> shapesByTp; // tp rank -> list of {name: shape} per group
     for (const auto& p : ck.parts)
         if (p.dpRank < 0 && p.tpRank >= 0)
-            for (const auto& [name, root] : roots)
-                if (name == p.name)
-                    if (ObjId shapes = dictValue(g, root, QStringLiteral("param_shapes")); g.valid(shapes) && g.at(shapes).kind == ObjKind::List)
-                        shapesByTp[p.tpRank] = shapes;
+            if (ObjId shapes = dictValue(g, rootOf.value(p.name, kNoObject), QStringLiteral("param_shapes"));
+                g.valid(shapes) && g.at(shapes).kind == ObjKind::List)
+                shapesByTp[p.tpRank] = shapes;
     for (auto& p : ck.parts) {
         if (p.dpRank < 0 || !shapesByTp.count(std::max(p.tpRank, 0)))
             continue;
-        ObjId root = kNoObject;
-        for (const auto& [name, r] : roots)
-            if (name == p.name)
-                root = r;
+        const ObjId root = rootOf.value(p.name, kNoObject);
         const ObjId osd = dictValue(g, root, QStringLiteral("optimizer_state_dict"));
         // ZeRO 1/2 only: stage 3 splits every parameter on its own, and its flat groups are not parameter groups.
         const ObjId flat = dictValue(g, osd, QStringLiteral("single_partition_of_fp32_groups"));

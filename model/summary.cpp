@@ -23,14 +23,8 @@ CheckpointSummary summarize(const Checkpoint& ck)
     s.fileSize = ck.fileSize;
     s.tensorCount = std::int64_t(ck.tensors.size());
     std::map<DType, DTypeTotals> byType; // by enum first: naming 60,000 dtypes costs more than the sums
-    const auto merged = [&ck](int storage) {
-        if (storage < 0 || size_t(storage) >= ck.storages.size())
-            return false;
-        const int r = ck.storages[size_t(storage)].record;
-        return r >= 0 && size_t(r) < ck.records.size() && ck.records[size_t(r)].concat >= 0;
-    };
     for (const auto& t : ck.tensors) {
-        if (!ck.concats.empty() && merged(t.storage)) {
+        if (!ck.concats.empty() && ck.mergeOfStorage(t.storage)) {
             ++s.mergedTensors;
             --s.tensorCount;
             continue;
@@ -51,8 +45,9 @@ CheckpointSummary summarize(const Checkpoint& ck)
         s.totalElements = saturatingAdd(s.totalElements, d.elements);
         s.tensorBytes = saturatingAdd(s.tensorBytes, d.bytes);
     }
-    for (const auto& st : ck.storages) {
-        if (st.record >= 0 && size_t(st.record) < ck.records.size() && ck.records[size_t(st.record)].concat >= 0)
+    for (size_t i = 0; i < ck.storages.size(); ++i) {
+        const StorageInfo& st = ck.storages[i];
+        if (ck.mergeOfStorage(int(i)))
             continue;
         if (st.error.isEmpty())
             s.storageBytes = saturatingAdd(s.storageBytes, st.nbytes());

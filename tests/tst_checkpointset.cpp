@@ -307,7 +307,8 @@ private slots:
         QVERIFY2(stats, stats ? "" : qPrintable(stats.error().message()));
         QCOMPARE(stats->numel, std::int64_t(64));
         // The merged statistics are those of the slices together.
-        const ConcatSpec& spec = (*ck)->concats.at(size_t((*ck)->records[size_t((*ck)->storages[size_t((*ck)->tensors[size_t(merged)].storage)].record)].concat));
+        QVERIFY((*ck)->mergeOf(merged));
+        const ConcatSpec& spec = *(*ck)->mergeOf(merged);
         double sum = 0;
         for (int part : spec.tensors) {
             auto s = computeStats(**ck, part);

@@ -37,8 +37,6 @@ struct Case {
     Expect expect = Expect::Either;
     QString problem; // Refused: part of the error message; Opens: part of a tensor's error in `stats`
     QString suffix = QStringLiteral("pth");
-    QString knownBug; // an io/ or model/ problem not fixed yet: the row is an expected failure
-    QString knownSlow; // the same for a hang: the row runs only with CKPTLENS_MODEL_STRESS=1
 };
 
 // ---- zip structure of the torch-written fixtures (stored records, as torch writes them)
@@ -540,10 +538,8 @@ void TestCorruptCorpus::corruptFile_data()
     QTest::addColumn<Expect>("expect");
     QTest::addColumn<QString>("problem");
     QTest::addColumn<QString>("suffix");
-    QTest::addColumn<QString>("knownBug");
-    QTest::addColumn<QString>("knownSlow");
     for (const Case& c : corpus())
-        QTest::newRow(c.name.constData()) << c.bytes << c.expect << c.problem << c.suffix << c.knownBug << c.knownSlow;
+        QTest::newRow(c.name.constData()) << c.bytes << c.expect << c.problem << c.suffix;
 }
 
 void TestCorruptCorpus::corruptFile()
@@ -552,10 +548,6 @@ void TestCorruptCorpus::corruptFile()
     QFETCH(Expect, expect);
     QFETCH(QString, problem);
     QFETCH(QString, suffix);
-    QFETCH(QString, knownBug);
-    QFETCH(QString, knownSlow);
-    if (!knownSlow.isEmpty() && qEnvironmentVariableIntValue("CKPTLENS_MODEL_STRESS") == 0)
-        QSKIP(qPrintable(QStringLiteral("known problem, not fixed yet: %1").arg(knownSlow)));
     const QString path = m_dir.filePath(QStringLiteral("case-%1.%2").arg(m_files++).arg(suffix));
     QVERIFY(test::writeFile(path, bytes));
 
@@ -640,8 +632,6 @@ void TestCorruptCorpus::corruptFile()
     case Expect::Either:
         break;
     }
-    if (!knownBug.isEmpty())
-        QEXPECT_FAIL("", qPrintable(QStringLiteral("known problem, not fixed yet: %1").arg(knownBug)), Abort);
     QVERIFY2(wrong.isEmpty(), qPrintable(wrong.join(QLatin1Char('\n'))));
     ++(ri.code == 0 ? m_opened : m_refused);
 }
