@@ -12,10 +12,12 @@
 #include "model/semanticreport.h"
 #include "model/summary.h"
 #include "model/tensorlist.h"
+#include "model/tensorprofile.h"
 #include "model/tensorstats.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QFile>
@@ -26,6 +28,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
 
 using namespace ckpt;
 
@@ -316,6 +320,83 @@ int checkLoadCommand(const Checkpoint& ck, const Checkpoint& ref, const std::vec
     return c->loads() ? 0 : 1;
 }
 
+// `hist --all`: statistics and a histogram of every tensor (or those matching --key) in one many-tensor job.
+int histAllCommand(const Checkpoint& ck, const QString& keyGlob, const HistRequest& request, bool json)
+{
+    const QRegularExpression match(QRegularExpression::wildcardToRegularExpression(keyGlob.isEmpty() ? QStringLiteral("*") : keyGlob));
+    std::vector<TensorEntry> entries;
+    ProfileRequest pr;
+    pr.bins = request.bins;
+    pr.backend = request.backend;
+    std::set<int> seen;
+    for (auto& e : listTensors(ck)) {
+        if (!match.match(e.path.join(QLatin1Char('.'))).hasMatch())
+            continue;
+        if (seen.insert(e.tensor).second)
+            pr.tensors.push_back(e.tensor);
+        entries.push_back(std::move(e));
+    }
+    QElapsedTimer timer;
+    timer.start();
+    auto profiles = profileTensors(ck, pr);
+    if (!profiles) {
+        std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(profiles.error().message()));
+        return Unreadable;
+    }
+    const double ms = double(timer.nsecsElapsed()) / 1e6;
+    std::map<int, const TensorProfile*> byTensor;
+    std::set<QString> backends;
+    for (const auto& p : *profiles) {
+        byTensor[p.tensor] = &p;
+        if (p.histogram)
+            backends.insert(p.histogram->backend);
+    }
+    const QString backendText = QStringList(backends.begin(), backends.end()).join(QLatin1Char('+'));
+    if (json) {
+        QJsonArray out;
+        for (const auto& e : entries) {
+            const TensorProfile& p = *byTensor.at(e.tensor);
+            QJsonObject o { { QStringLiteral("path"), QJsonArray::fromStringList(e.path) },
+                { QStringLiteral("dtype"), dtypeName(ck.tensors[size_t(e.tensor)].dtype) } };
+            if (p.stats)
+                o.insert(QStringLiteral("stats"), statsToJson(*p.stats));
+            if (p.histogram)
+                o.insert(QStringLiteral("histogram"), histogramToJson(*p.histogram));
+            if (!p.error.isEmpty())
+                o.insert(QStringLiteral("error"), p.error);
+            out.append(o);
+        }
+        printJson(QJsonObject { { QStringLiteral("tensors"), out }, { QStringLiteral("backend"), backendText },
+            { QStringLiteral("milliseconds"), ms } });
+        return Ok;
+    }
+    // One line per tensor: its range and the histogram folded into a 32-column sparkline.
+    static const QChar levels[] = { QChar(0x20), QChar(0x2581), QChar(0x2582), QChar(0x2583), QChar(0x2584), QChar(0x2585),
+        QChar(0x2586), QChar(0x2587), QChar(0x2588) };
+    QString text;
+    for (const auto& e : entries) {
+        const TensorProfile& p = *byTensor.at(e.tensor);
+        text += QStringLiteral("%1  %2  ").arg(e.path.join(QLatin1Char('.')), -48).arg(dtypeName(ck.tensors[size_t(e.tensor)].dtype), -9);
+        if (!p.stats || !p.histogram) {
+            text += QStringLiteral("error: %1\n").arg(p.error);
+            continue;
+        }
+        const auto& c = p.histogram->counts;
+        const int columns = std::min<int>(32, int(c.size()));
+        std::vector<std::int64_t> folded(size_t(columns), 0);
+        for (size_t i = 0; i < c.size(); ++i)
+            folded[i * size_t(columns) / c.size()] += c[i];
+        const std::int64_t peak = std::max<std::int64_t>(1, *std::max_element(folded.begin(), folded.end()));
+        QString spark;
+        for (auto f : folded)
+            spark += levels[f == 0 ? 0 : 1 + int(7 * f / peak)];
+        text += QStringLiteral("%1 .. %2  %3\n").arg(number(p.stats->min), 12).arg(number(p.stats->max), -12).arg(spark);
+    }
+    text += QStringLiteral("%1 tensors, %2 backend, %3 ms\n").arg(entries.size()).arg(backendText).arg(ms, 0, 'f', 1);
+    print(text);
+    return Ok;
+}
+
 int histCommand(const Checkpoint& ck, const QString& key, const HistRequest& request, bool json)
 {
     int tensor = -1;
@@ -451,6 +532,7 @@ int main(int argc, char** argv)
         "  diff A B    align two checkpoints by key and compare every tensor (exit 1 when something differs)\n"
         "  check-load FILE --into REF  would load_state_dict(strict=True) accept FILE for REF's model?\n"
         "  hist FILE --key PATH  histogram of one tensor (--bins N, --range LO HI, --log-abs, --backend cpu|cuda|auto)\n"
+        "  hist FILE --all       statistics and histograms of every tensor (--key GLOB, --bins N, --backend)\n"
         "  scan FILE...  what the file's pickles would import and call (exit 0 safe, 1 unknown or dangerous)\n"
         "  code FILE   the Python code a TorchScript archive carries (--key GLOB on the record name)\n\n"
         "FILE may also be a folder or a Hugging Face *.index.json: sharded sets, DeepSpeed, Megatron and Lightning\n"
@@ -481,8 +563,9 @@ int main(int argc, char** argv)
     QCommandLineOption bins(QStringLiteral("bins"), QStringLiteral("hist: number of bins (default 100)."), QStringLiteral("n"), QStringLiteral("100"));
     QCommandLineOption range(QStringLiteral("range"), QStringLiteral("hist: value range LO HI (default: finite min..max)."), QStringLiteral("lo,hi"));
     QCommandLineOption logAbs(QStringLiteral("log-abs"), QStringLiteral("hist: bin log10 |x| instead of x."));
+    QCommandLineOption all(QStringLiteral("all"), QStringLiteral("hist: statistics and a histogram of every tensor (or those --key matches) in one job."));
     QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist: cpu, cuda or auto (default)."), QStringLiteral("backend"), QStringLiteral("auto"));
-    parser.addOptions({ json, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
+    parser.addOptions({ json, all, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
         bins, range, logAbs, backend, model });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
@@ -563,9 +646,16 @@ int main(int argc, char** argv)
                 return Usage;
             }
         }
-        if (!okBins || !parser.isSet(key) || (b != QLatin1String("cpu") && b != QLatin1String("cuda") && b != QLatin1String("auto"))) {
-            std::fprintf(stderr, "ckptlens-cli: hist needs --key PATH, an integer --bins and --backend cpu|cuda|auto\n");
+        if (!okBins || !(parser.isSet(key) || parser.isSet(all)) || (b != QLatin1String("cpu") && b != QLatin1String("cuda") && b != QLatin1String("auto"))) {
+            std::fprintf(stderr, "ckptlens-cli: hist needs --key PATH or --all, an integer --bins and --backend cpu|cuda|auto\n");
             return Usage;
+        }
+        if (parser.isSet(all)) {
+            if (request.range || request.scale != HistScale::Linear) {
+                std::fprintf(stderr, "ckptlens-cli: hist --all bins each tensor over its own finite min..max (no --range or --log-abs)\n");
+                return Usage;
+            }
+            return histAllCommand(c, parser.value(key), request, parser.isSet(json));
         }
         return histCommand(c, parser.value(key), request, parser.isSet(json));
     }

@@ -106,8 +106,10 @@ std::vector<double> histogramEdges(double lo, double hi, int bins)
     }
     std::vector<double> e(size_t(bins) + 1);
     const double step = (hi - lo) / bins;
-    for (int i = 0; i <= bins; ++i)
-        e[size_t(i)] = step == 0 ? lo + (double(i) / bins) * (hi - lo) : double(i) * step + lo;
+    for (int i = 0; i <= bins; ++i) {
+        const double t = double(i) / bins;
+        e[size_t(i)] = !std::isfinite(step) ? lo * (1 - t) + hi * t : step == 0 ? lo + t * (hi - lo) : double(i) * step + lo;
+    }
     e[size_t(bins)] = hi;
     return e;
 }

@@ -4,6 +4,8 @@
 
 #include <QJsonObject>
 
+#include <cmath>
+
 #include <atomic>
 #include <optional>
 #include <vector>
@@ -37,7 +39,8 @@ struct Histogram {
     }
 };
 
-// The bin edges numpy computes for (lo, hi, bins), including its widening of an empty range by 0.5.
+// The bin edges numpy computes for (lo, hi, bins), including its widening of an empty range by 0.5. A range wider
+// than the largest double (numpy fails on it) gets finite edges lo * (1 - i/bins) + hi * i/bins.
 std::vector<double> histogramEdges(double lo, double hi, int bins);
 
 // The bin of a value known to lie in [edges.front(), edges.back()], as numpy assigns it: an index from the
@@ -46,7 +49,9 @@ std::vector<double> histogramEdges(double lo, double hi, int bins);
 // (`scale`, a few times cheaper than numpy's division) as long as it is off by at most one.
 inline int histogramBin(double x, const double* edges, int bins, double lo, double hi, double scale = 0)
 {
-    const double f = scale > 0 && scale < 1e300 ? (x - lo) * scale : (x - lo) / (hi - lo) * bins;
+    const double f = scale > 0 && scale < 1e300 ? (x - lo) * scale
+        : std::isfinite(hi - lo)                 ? (x - lo) / (hi - lo) * bins
+                                                 : (x * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5) * bins; // wider than DBL_MAX
     int i = f < double(bins) ? int(f) : bins;
     if (i >= bins)
         i = bins - 1;

@@ -1,35 +1,45 @@
-// CUDA histogram backend: raw element bytes stream from the memory map through two pinned staging buffers
-// (strided views gathered on the host), each copied on its own stream while the other chunk's kernel runs;
-// elements are decoded on the device (fp16, bf16, fp8 via a table), counted in per-block shared-memory
-// histograms and merged into 64-bit global counters. Bin indices follow the CPU backend exactly: the index from
-// the scaled offset, corrected against the double edges, so both give numpy's counts. Any CUDA failure returns
-// an error and the caller falls back to the CPU.
+// CUDA histogram backend. Element bytes reach the device in 64 MiB chunks on two streams, so one chunk's copy
+// overlaps the other's kernel. A dense tensor is registered with the driver where it lies in the memory map
+// (cudaHostRegister, read-only) and copied straight from there; otherwise (strided views, or where registration is
+// refused) chunks are gathered on every core into two pinned staging buffers. With an automatic range the tensor
+// stays on the device after the min/max pass when it fits in half the free memory, so it crosses the bus once.
+// Elements are decoded on the device (fp16, bf16; fp8 through a table), counted in per-block shared-memory
+// histograms (one copy per warp group, to spread the atomics of smooth data) and merged into 64-bit counters.
+// Bin indices use the CPU backend's arithmetic exactly (an index from the scaled offset, corrected against the
+// double edges; no fused operations), so both backends give numpy's counts. Any CUDA failure returns an error and
+// the caller falls back to the CPU.
 #include "model/cuda/cudahistogram.h"
 
 #include "model/elementdecode.h"
-
-#include <QElapsedTimer>
+#include "model/parallel.h"
 
 #include <cuda_runtime.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <unistd.h>
 
 namespace ckpt {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kMaxSharedBins = 4096;          // 16 KiB of 32-bit counters per block
-constexpr std::int64_t kChunkBytes = 64 << 20; // per staging buffer
+constexpr int kMaxSharedWords = 12000;          // 32-bit counters per block: with the static tally, under the 48 KiB default
+constexpr std::int64_t kChunkBytes = 64 << 20;   // per staging buffer and per copy
+constexpr std::int64_t kSegment = 1 << 15;       // elements per block in the many-tensor kernel
+constexpr std::int64_t kGatherPiece = 4 << 20;   // bytes per host thread when gathering a chunk
+constexpr std::int64_t kMaxRegisterBytes = std::int64_t(16) << 30; // pinning more page cache than this could starve the host
 
 struct Counters {
     unsigned long long under, over, nan, inf, zeros;
     double lo, hi; // min/max pass
 };
 
-enum Kind : int { F64, F32, F16, BF16, F8TABLE, I8, I16, I32, I64, U8, U16, U32, U64, BOOL, C64, C128 };
+// Float8 kinds index their own 256-entry table.
+enum Kind : int { F64, F32, F16, BF16, I8, I16, I32, I64, U8, U16, U32, U64, BOOL, F8_0, F8_1, F8_2, F8_3 };
+constexpr DType kF8Types[4] = { DType::Float8_e4m3fn, DType::Float8_e5m2, DType::Float8_e4m3fnuz, DType::Float8_e5m2fnuz };
 
 __device__ __forceinline__ double halfBits(unsigned short b)
 {
@@ -38,14 +48,13 @@ __device__ __forceinline__ double halfBits(unsigned short b)
     return sign ? -v : v;
 }
 
-__device__ __forceinline__ double decode(const unsigned char* p, std::int64_t i, int kind, const double* table)
+__device__ __forceinline__ double decode(const unsigned char* p, std::int64_t i, int kind, const double* tables)
 {
     switch (kind) {
     case F64: return reinterpret_cast<const double*>(p)[i];
     case F32: return double(reinterpret_cast<const float*>(p)[i]);
     case F16: return halfBits(reinterpret_cast<const unsigned short*>(p)[i]);
     case BF16: return double(__uint_as_float(unsigned(reinterpret_cast<const unsigned short*>(p)[i]) << 16));
-    case F8TABLE: return table[p[i]];
     case I8: return double(reinterpret_cast<const signed char*>(p)[i]);
     case I16: return double(reinterpret_cast<const short*>(p)[i]);
     case I32: return double(reinterpret_cast<const int*>(p)[i]);
@@ -55,16 +64,24 @@ __device__ __forceinline__ double decode(const unsigned char* p, std::int64_t i,
     case U32: return double(reinterpret_cast<const unsigned*>(p)[i]);
     case U64: return double(reinterpret_cast<const unsigned long long*>(p)[i]);
     case BOOL: return p[i] ? 1.0 : 0.0;
-    case C64: {
-        const float re = reinterpret_cast<const float*>(p)[2 * i], im = reinterpret_cast<const float*>(p)[2 * i + 1];
-        return isnan(re) || isnan(im) ? nan("") : hypot(double(re), double(im));
+    default: return tables[(kind - F8_0) * 256 + p[i]];
     }
-    case C128: {
-        const double re = reinterpret_cast<const double*>(p)[2 * i], im = reinterpret_cast<const double*>(p)[2 * i + 1];
-        return isnan(re) || isnan(im) ? nan("") : hypot(re, im);
-    }
-    }
-    return nan("");
+}
+
+// histogramBin() of model/histogram.h, operation for operation.
+__device__ __forceinline__ int binOf(double x, const double* edges, int bins, double lo, double hi, double scale)
+{
+    const double width = __dsub_rn(hi, lo);
+    const double f = scale > 0 && scale < 1e300 ? __dmul_rn(__dsub_rn(x, lo), scale)
+        : isfinite(width) ? __dmul_rn(__ddiv_rn(__dsub_rn(x, lo), width), double(bins))
+                          : __dmul_rn(__ddiv_rn(__dsub_rn(__dmul_rn(x, 0.5), __dmul_rn(lo, 0.5)), __dsub_rn(__dmul_rn(hi, 0.5), __dmul_rn(lo, 0.5))), double(bins));
+    int i = f < double(bins) ? int(f) : bins;
+    i = min(max(i, 0), bins - 1);
+    if (x < edges[i])
+        --i;
+    else if (x >= edges[i + 1] && i != bins - 1)
+        ++i;
+    return i;
 }
 
 __device__ void atomicMinDouble(double* addr, double v)
@@ -91,11 +108,11 @@ __device__ void atomicMaxDouble(double* addr, double v)
     }
 }
 
-__global__ void minMaxKernel(const unsigned char* data, std::int64_t n, int kind, const double* table, Counters* c)
+__global__ void minMaxKernel(const unsigned char* data, std::int64_t n, int kind, const double* tables, Counters* c)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
-        const double x = decode(data, i, kind, table);
+        const double x = decode(data, i, kind, tables);
         if (isfinite(x)) {
             lo = fmin(lo, x);
             hi = fmax(hi, x);
@@ -111,57 +128,112 @@ __global__ void minMaxKernel(const unsigned char* data, std::int64_t n, int kind
     }
 }
 
-__global__ void histogramKernel(const unsigned char* data, std::int64_t n, int kind, const double* table, const double* edges,
-    int bins, double lo, double hi, unsigned long long* counts, Counters* c)
+// Counts elements [begin, end) of one tensor (stride `step`) into the block's shared copies (or straight into
+// global memory when `copies` is 0: more bins than shared memory holds).
+__device__ __forceinline__ void countRange(const unsigned char* data, std::int64_t begin, std::int64_t end, std::int64_t step,
+    int kind, const double* tables, const double* edges, int bins, double lo, double hi, double scale, unsigned* local,
+    int copies, unsigned long long* counts, unsigned long long* tally)
 {
-    extern __shared__ unsigned int local[];
-    const bool shared = bins <= kMaxSharedBins;
-    if (shared)
-        for (int b = threadIdx.x; b < bins; b += blockDim.x)
-            local[b] = 0;
-    __syncthreads();
     unsigned long long under = 0, over = 0, nans = 0, infs = 0, zeros = 0;
-    for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
-        const double x = decode(data, i, kind, table);
-        if (isnan(x)) {
-            ++nans;
-            continue;
-        }
-        if (isinf(x)) {
-            ++infs;
+    unsigned* mine = copies ? local + (int(threadIdx.x >> 5) % copies) * bins : nullptr;
+    for (std::int64_t i = begin; i < end; i += step) {
+        const double x = decode(data, i, kind, tables);
+        if (!(x >= lo && x <= hi)) { // NaN fails both comparisons
+            if (isnan(x))
+                ++nans;
+            else if (isinf(x))
+                ++infs;
+            else {
+                zeros += x == 0;
+                ++(x < lo ? under : over);
+            }
             continue;
         }
         zeros += x == 0;
-        if (x < lo) {
-            ++under;
-            continue;
-        }
-        if (x > hi) {
-            ++over;
-            continue;
-        }
-        // Same arithmetic as histogramBin() on the host: a division and a multiplication, no fused operations.
-        int b = int(__dmul_rn(__ddiv_rn(__dsub_rn(x, lo), __dsub_rn(hi, lo)), double(bins)));
-        b = min(max(b, 0), bins - 1);
-        if (x < edges[b])
-            --b;
-        else if (x >= edges[b + 1] && b != bins - 1)
-            ++b;
-        if (shared)
-            atomicAdd(&local[b], 1u);
+        const int b = binOf(x, edges, bins, lo, hi, scale);
+        if (mine)
+            atomicAdd(&mine[b], 1u);
         else
             atomicAdd(&counts[b], 1ull);
     }
+    // tally: under, over, nan, inf, zeros of this block, in shared memory
+    if (under)
+        atomicAdd(&tally[0], under);
+    if (over)
+        atomicAdd(&tally[1], over);
+    if (nans)
+        atomicAdd(&tally[2], nans);
+    if (infs)
+        atomicAdd(&tally[3], infs);
+    if (zeros)
+        atomicAdd(&tally[4], zeros);
+}
+
+__device__ __forceinline__ void flush(const unsigned* local, int copies, int bins, const unsigned long long* tally,
+    unsigned long long* counts, Counters* c)
+{
+    if (copies)
+        for (int b = threadIdx.x; b < bins; b += blockDim.x) {
+            unsigned long long sum = 0;
+            for (int k = 0; k < copies; ++k)
+                sum += local[k * bins + b];
+            if (sum)
+                atomicAdd(&counts[b], sum);
+        }
+    if (threadIdx.x == 0) {
+        atomicAdd(&c->under, tally[0]);
+        atomicAdd(&c->over, tally[1]);
+        atomicAdd(&c->nan, tally[2]);
+        atomicAdd(&c->inf, tally[3]);
+        atomicAdd(&c->zeros, tally[4]);
+    }
+}
+
+__global__ void histogramKernel(const unsigned char* data, std::int64_t n, int kind, const double* tables, const double* edges,
+    int bins, double lo, double hi, double scale, int copies, unsigned long long* counts, Counters* c)
+{
+    extern __shared__ unsigned local[];
+    __shared__ unsigned long long tally[5];
+    for (int b = threadIdx.x; b < copies * bins; b += blockDim.x)
+        local[b] = 0;
+    if (threadIdx.x < 5)
+        tally[threadIdx.x] = 0;
     __syncthreads();
-    if (shared)
-        for (int b = threadIdx.x; b < bins; b += blockDim.x)
-            if (local[b])
-                atomicAdd(&counts[b], (unsigned long long)local[b]);
-    atomicAdd(&c->under, under);
-    atomicAdd(&c->over, over);
-    atomicAdd(&c->nan, nans);
-    atomicAdd(&c->inf, infs);
-    atomicAdd(&c->zeros, zeros);
+    countRange(data, blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x, n, std::int64_t(gridDim.x) * blockDim.x, kind, tables,
+        edges, bins, lo, hi, scale, local, copies, counts, tally);
+    __syncthreads();
+    flush(local, copies, bins, tally, counts, c);
+}
+
+// Many-tensor mode: one block per segment; each tensor has its own bins, edges and counters.
+struct Segment {
+    std::int64_t offset; // bytes into the packed buffer where the tensor starts
+    std::int64_t begin, count;
+    int item;            // index within the pack
+    int kind;
+};
+struct ItemRange {
+    double lo, hi, scale;
+};
+
+__global__ void batchKernel(const unsigned char* data, const Segment* segments, const ItemRange* ranges, const double* tables,
+    const double* edges, int bins, int copies, unsigned long long* counts, Counters* counters)
+{
+    extern __shared__ unsigned local[];
+    __shared__ unsigned long long tally[5];
+    const Segment s = segments[blockIdx.x];
+    const ItemRange r = ranges[s.item];
+    for (int b = threadIdx.x; b < copies * bins; b += blockDim.x)
+        local[b] = 0;
+    if (threadIdx.x < 5)
+        tally[threadIdx.x] = 0;
+    __syncthreads();
+    unsigned long long* myCounts = counts + std::int64_t(s.item) * bins;
+    const double* myEdges = edges + std::int64_t(s.item) * (bins + 1);
+    countRange(data + s.offset, s.begin + threadIdx.x, s.begin + s.count, blockDim.x, s.kind, tables, myEdges, bins, r.lo, r.hi,
+        r.scale, local, copies, myCounts, tally);
+    __syncthreads();
+    flush(local, copies, bins, tally, myCounts, counters + s.item);
 }
 
 int kindOf(DType t)
@@ -171,10 +243,10 @@ int kindOf(DType t)
     case DType::Float32: return F32;
     case DType::Float16: return F16;
     case DType::BFloat16: return BF16;
-    case DType::Float8_e4m3fn:
-    case DType::Float8_e5m2:
-    case DType::Float8_e4m3fnuz:
-    case DType::Float8_e5m2fnuz: return F8TABLE;
+    case DType::Float8_e4m3fn: return F8_0;
+    case DType::Float8_e5m2: return F8_1;
+    case DType::Float8_e4m3fnuz: return F8_2;
+    case DType::Float8_e5m2fnuz: return F8_3;
     case DType::Int8: return I8;
     case DType::Int16: return I16;
     case DType::Int32: return I32;
@@ -184,45 +256,250 @@ int kindOf(DType t)
     case DType::UInt32: return U32;
     case DType::UInt64: return U64;
     case DType::Bool: return BOOL;
-    case DType::Complex64: return C64;
-    case DType::Complex128: return C128;
+    // Complex magnitudes stay on the CPU: the device's hypot is not correctly rounded, and an edge value could
+    // land in another bin than on the host.
     default: return -1;
     }
 }
 
-// Device memory and streams of one request, released on every path.
-struct Resources {
-    unsigned char* host[2] = { nullptr, nullptr };
-    unsigned char* device[2] = { nullptr, nullptr };
-    cudaStream_t stream[2] = { nullptr, nullptr };
-    double* table = nullptr;
-    double* edges = nullptr;
-    unsigned long long* counts = nullptr;
-    Counters* counters = nullptr;
-    ~Resources()
-    {
-        for (int i = 0; i < 2; ++i) {
-            if (stream[i])
-                cudaStreamSynchronize(stream[i]);
-            cudaFreeHost(host[i]);
-            cudaFree(device[i]);
-            if (stream[i])
-                cudaStreamDestroy(stream[i]);
-        }
-        cudaFree(table);
-        cudaFree(edges);
-        cudaFree(counts);
-        cudaFree(counters);
-    }
-};
+// Shared copies of the bins a block keeps: up to one per warp, within the shared-memory budget.
+int sharedCopies(int bins)
+{
+    return bins > kMaxSharedWords ? 0 : std::max(1, std::min(kThreads / 32, kMaxSharedWords / bins));
+}
+
+Error deviceError(const char* what, cudaError_t err)
+{
+    cudaGetLastError(); // clears a sticky-free error so the next call starts clean
+    return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("%1 failed: %2").arg(QLatin1String(what), QLatin1String(cudaGetErrorString(err))) };
+}
 
 #define CK_CUDA(call)                                                                                                  \
     do {                                                                                                               \
         const cudaError_t err_ = (call);                                                                               \
         if (err_ != cudaSuccess)                                                                                       \
-            return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"),                                                  \
-                QStringLiteral("%1 failed: %2").arg(QLatin1String(#call), QLatin1String(cudaGetErrorString(err_))) };  \
+            return deviceError(#call, err_);                                                                             \
     } while (0)
+
+// What every request uses, made once per process on first use (pinned allocations cost milliseconds each) and
+// used by one request at a time.
+struct DeviceContext {
+    std::mutex mutex;
+    bool ready = false;
+    unsigned char* host[2] = { nullptr, nullptr };
+    unsigned char* stage[2] = { nullptr, nullptr };
+    cudaStream_t stream[2] = { nullptr, nullptr };
+    double* tables = nullptr;
+    Counters* counters = nullptr;
+    int blocks = 1;
+
+    Expected<bool> init()
+    {
+        if (ready)
+            return true;
+        for (int i = 0; i < 2; ++i) {
+            CK_CUDA(cudaMallocHost(&host[i], size_t(kChunkBytes)));
+            CK_CUDA(cudaMalloc(&stage[i], size_t(kChunkBytes)));
+            CK_CUDA(cudaStreamCreateWithFlags(&stream[i], cudaStreamNonBlocking));
+        }
+        double table[4 * 256];
+        for (int t = 0; t < 4; ++t)
+            for (int b = 0; b < 256; ++b)
+                table[t * 256 + b] = float8ToDouble(kF8Types[t], std::uint8_t(b));
+        CK_CUDA(cudaMalloc(&tables, sizeof table));
+        CK_CUDA(cudaMemcpy(tables, table, sizeof table, cudaMemcpyHostToDevice));
+        CK_CUDA(cudaMalloc(&counters, sizeof(Counters)));
+        int sms = 1;
+        CK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        blocks = std::max(1, sms * 4);
+        CK_CUDA(cudaDeviceSynchronize());
+        ready = true;
+        return true;
+    }
+    Expected<bool> syncAll()
+    {
+        for (int s = 0; s < 2; ++s)
+            CK_CUDA(cudaStreamSynchronize(stream[s]));
+        return true;
+    }
+};
+
+DeviceContext& context()
+{
+    static DeviceContext* ctx = new DeviceContext; // lives as long as the process: the driver frees it at exit
+    return *ctx;
+}
+
+// Frees device memory on every path; waits for the streams first so nothing in flight still uses it.
+struct DeviceBuffers {
+    DeviceContext& ctx;
+    std::vector<void*> device, pinned;
+    void* registered = nullptr;
+    explicit DeviceBuffers(DeviceContext& c)
+        : ctx(c)
+    {
+    }
+    ~DeviceBuffers()
+    {
+        for (int s = 0; s < 2; ++s)
+            cudaStreamSynchronize(ctx.stream[s]);
+        for (void* p : device)
+            cudaFree(p);
+        for (void* p : pinned)
+            cudaFreeHost(p);
+        if (registered)
+            cudaHostUnregister(registered);
+    }
+    template <typename T>
+    Expected<T*> alloc(std::int64_t count)
+    {
+        void* p = nullptr;
+        CK_CUDA(cudaMalloc(&p, size_t(std::max<std::int64_t>(count, 1)) * sizeof(T)));
+        device.push_back(p);
+        return static_cast<T*>(p);
+    }
+    template <typename T>
+    Expected<T*> allocPinned(std::int64_t count)
+    {
+        void* p = nullptr;
+        CK_CUDA(cudaMallocHost(&p, size_t(std::max<std::int64_t>(count, 1)) * sizeof(T)));
+        pinned.push_back(p);
+        return static_cast<T*>(p);
+    }
+};
+
+bool stagingForced()
+{
+    const char* s = std::getenv("CKPTLENS_CUDA_STAGING");
+    return s && *s && std::strcmp(s, "0") != 0;
+}
+
+// Gathers elements [begin, begin + n) into `out` on every core.
+void parallelGather(const ElementView& v, std::int64_t begin, std::int64_t n, unsigned char* out)
+{
+    const std::int64_t piece = std::max<std::int64_t>(1, kGatherPiece / v.itemSize);
+    parallelChunks(n, piece, 0, [&](std::int64_t b, std::int64_t c, int) { gatherRange(v, begin + b, c, out + b * v.itemSize); });
+}
+
+// The single-tensor histogram; the caller holds the context's mutex.
+Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, int kind, int bins,
+    std::optional<std::pair<double, double>> range, const std::atomic<bool>* cancel)
+{
+    DeviceBuffers buffers(ctx);
+    const int item = v.itemSize;
+    const std::int64_t bytes = v.numel * item;
+    const std::int64_t chunkElems = std::max<std::int64_t>(1, kChunkBytes / item);
+
+    // Copy straight from the memory map where the driver lets us pin it; the pages stay in the page cache.
+    const unsigned char* direct = nullptr;
+    if (isDense(v) && !v.swap && bytes >= kChunkBytes / 4 && bytes <= kMaxRegisterBytes && !stagingForced()) {
+        const std::uintptr_t page = std::uintptr_t(sysconf(_SC_PAGESIZE));
+        const std::uintptr_t start = std::uintptr_t(v.base) & ~(page - 1);
+        const std::uintptr_t end = (std::uintptr_t(v.base) + std::uintptr_t(bytes) + page - 1) & ~(page - 1);
+        const cudaError_t err = cudaHostRegister(reinterpret_cast<void*>(start), end - start, cudaHostRegisterReadOnly);
+        if (err == cudaSuccess) {
+            buffers.registered = reinterpret_cast<void*>(start);
+            direct = v.base;
+        } else {
+            cudaGetLastError(); // refused (e.g. by a driver that cannot pin file pages): stage instead
+        }
+    }
+    // Keep the whole tensor on the device between the two passes of an automatic range, when it fits.
+    unsigned char* resident = nullptr;
+    if (!range && bytes > 0) {
+        size_t freeBytes = 0, total = 0;
+        if (cudaMemGetInfo(&freeBytes, &total) == cudaSuccess && std::uint64_t(bytes) <= freeBytes / 2) {
+            auto p = buffers.alloc<unsigned char>(bytes);
+            if (p)
+                resident = *p;
+        }
+    }
+
+    // Streams every chunk to the device; `launch` enqueues the kernel for one chunk on the chunk's stream.
+    auto upload = [&](auto launch) -> Expected<bool> {
+        for (std::int64_t begin = 0, k = 0; begin < v.numel; begin += chunkElems, ++k) {
+            if (cancel && cancel->load())
+                return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("cancelled") };
+            const int s = int(k & 1);
+            const std::int64_t n = std::min(chunkElems, v.numel - begin);
+            const unsigned char* src = direct ? direct + begin * item : ctx.host[s];
+            if (!direct) {
+                CK_CUDA(cudaStreamSynchronize(ctx.stream[s])); // the buffer's previous copy is done
+                parallelGather(v, begin, n, ctx.host[s]);
+            }
+            unsigned char* dst = resident ? resident + begin * item : ctx.stage[s];
+            CK_CUDA(cudaMemcpyAsync(dst, src, size_t(n * item), cudaMemcpyHostToDevice, ctx.stream[s]));
+            launch(dst, n, ctx.stream[s]);
+            CK_CUDA(cudaGetLastError());
+        }
+        return ctx.syncAll();
+    };
+
+    double lo = 0, hi = 1; // numpy's range for no data
+    Counters host {};
+    if (range) {
+        lo = range->first;
+        hi = range->second;
+    } else {
+        host.lo = INFINITY;
+        host.hi = -INFINITY;
+        CK_CUDA(cudaMemcpy(ctx.counters, &host, sizeof host, cudaMemcpyHostToDevice));
+        // A copy from pageable memory may return before its DMA lands, and the kernels run on non-blocking streams.
+        CK_CUDA(cudaDeviceSynchronize());
+        auto ok = upload([&](const unsigned char* d, std::int64_t n, cudaStream_t st) {
+            minMaxKernel<<<ctx.blocks, kThreads, 0, st>>>(d, n, kind, ctx.tables, ctx.counters);
+        });
+        if (!ok)
+            return ok.error();
+        CK_CUDA(cudaMemcpy(&host, ctx.counters, sizeof host, cudaMemcpyDeviceToHost));
+        if (host.lo <= host.hi) {
+            lo = host.lo;
+            hi = host.hi;
+        }
+    }
+    Histogram h;
+    h.edges = histogramEdges(lo, hi, bins);
+    lo = h.edges.front();
+    hi = h.edges.back();
+    const double scale = double(bins) / (hi - lo);
+    auto edges = buffers.alloc<double>(bins + 1);
+    auto counts = buffers.alloc<unsigned long long>(bins);
+    if (!edges || !counts)
+        return !edges ? edges.error() : counts.error();
+    CK_CUDA(cudaMemcpy(*edges, h.edges.data(), h.edges.size() * sizeof(double), cudaMemcpyHostToDevice));
+    CK_CUDA(cudaMemset(*counts, 0, size_t(bins) * sizeof(unsigned long long)));
+    std::memset(&host, 0, sizeof host);
+    CK_CUDA(cudaMemcpy(ctx.counters, &host, sizeof host, cudaMemcpyHostToDevice));
+    CK_CUDA(cudaDeviceSynchronize()); // the memset and pageable copies above are done before the streams start
+    const int copies = sharedCopies(bins);
+    const size_t sharedBytes = size_t(copies) * size_t(bins) * sizeof(unsigned);
+    auto count = [&](const unsigned char* d, std::int64_t n, cudaStream_t st) {
+        histogramKernel<<<ctx.blocks, kThreads, sharedBytes, st>>>(d, n, kind, ctx.tables, *edges, bins, lo, hi, scale, copies,
+            *counts, ctx.counters);
+    };
+    if (resident && v.numel > 0) {
+        count(resident, v.numel, ctx.stream[0]);
+        CK_CUDA(cudaGetLastError());
+        if (auto ok = ctx.syncAll(); !ok)
+            return ok.error();
+    } else {
+        resident = nullptr; // the given-range pass streams through the staging buffers
+        auto ok = upload(count);
+        if (!ok)
+            return ok.error();
+    }
+    std::vector<unsigned long long> result(static_cast<size_t>(bins));
+    CK_CUDA(cudaMemcpy(result.data(), *counts, result.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
+    CK_CUDA(cudaMemcpy(&host, ctx.counters, sizeof host, cudaMemcpyDeviceToHost));
+    h.counts.assign(result.begin(), result.end());
+    h.underflow = std::int64_t(host.under);
+    h.overflow = std::int64_t(host.over);
+    h.nan = std::int64_t(host.nan);
+    h.inf = std::int64_t(host.inf);
+    h.zeros = std::int64_t(host.zeros);
+    h.backend = QStringLiteral("cuda");
+    return h;
+}
 
 } // namespace
 
@@ -233,6 +510,7 @@ bool cudaHistogramAvailable()
     std::call_once(once, [] {
         int count = 0;
         available = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+        cudaGetLastError();
     });
     return available;
 }
@@ -258,91 +536,158 @@ Expected<Histogram> cudaHistogram(const ElementView& v, const HistRequest& reque
         return Error { ErrorKind::Unsupported, {}, QStringLiteral("CUDA"), QStringLiteral("dtype not handled on the device") };
     if (request.scale != HistScale::Linear) // device log10 may differ from the host's in the last bit
         return Error { ErrorKind::Unsupported, {}, QStringLiteral("CUDA"), QStringLiteral("log scale is binned on the CPU") };
-    Resources r;
-    const int item = v.itemSize;
-    const std::int64_t chunkElems = std::max<std::int64_t>(1, kChunkBytes / item);
-    for (int i = 0; i < 2; ++i) {
-        CK_CUDA(cudaMallocHost(&r.host[i], size_t(chunkElems * item)));
-        CK_CUDA(cudaMalloc(&r.device[i], size_t(chunkElems * item)));
-        CK_CUDA(cudaStreamCreateWithFlags(&r.stream[i], cudaStreamNonBlocking));
-    }
-    double table[256] = {};
-    if (kind == F8TABLE)
-        for (int b = 0; b < 256; ++b)
-            table[b] = float8ToDouble(v.dtype, std::uint8_t(b));
-    CK_CUDA(cudaMalloc(&r.table, sizeof table));
-    CK_CUDA(cudaMemcpy(r.table, table, sizeof table, cudaMemcpyHostToDevice));
-    CK_CUDA(cudaMalloc(&r.counters, sizeof(Counters)));
-    int sms = 1;
-    CK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    const int blocks = std::max(1, sms * 4);
+    DeviceContext& ctx = context();
+    std::lock_guard lock(ctx.mutex);
+    if (auto ok = ctx.init(); !ok)
+        return ok.error();
+    return histogramLocked(ctx, v, kind, request.bins, request.range, cancel);
+}
 
-    // Streams every chunk through the staging buffers; `launch` enqueues the kernel for one chunk.
-    auto stream = [&](auto launch) -> Expected<bool> {
-        for (std::int64_t begin = 0, k = 0; begin < v.numel; begin += chunkElems, ++k) {
+Expected<std::vector<std::optional<Histogram>>> cudaHistogramBatch(const std::vector<HistBatchItem>& items, int bins,
+    const std::atomic<bool>* cancel)
+{
+    std::vector<std::optional<Histogram>> out(items.size());
+    DeviceContext& ctx = context();
+    std::lock_guard lock(ctx.mutex);
+    if (auto ok = ctx.init(); !ok)
+        return ok.error();
+    const Error cancelled { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("cancelled") };
+
+    // Large tensors go through the streaming path one by one; the rest are packed.
+    std::vector<size_t> small;
+    for (size_t i = 0; i < items.size(); ++i) {
+        const ElementView& v = items[i].view;
+        const int kind = kindOf(v.dtype);
+        if (kind < 0 || v.swap || v.numel == 0)
+            continue;
+        if (v.numel * v.itemSize > kChunkBytes) {
             if (cancel && cancel->load())
-                return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("cancelled") };
-            const int s = int(k & 1);
-            const std::int64_t n = std::min(chunkElems, v.numel - begin);
-            CK_CUDA(cudaStreamSynchronize(r.stream[s])); // the buffer's previous copy and kernel are done
-            gatherRange(v, begin, n, r.host[s]);
-            CK_CUDA(cudaMemcpyAsync(r.device[s], r.host[s], size_t(n * item), cudaMemcpyHostToDevice, r.stream[s]));
-            launch(r.device[s], n, r.stream[s]);
-            CK_CUDA(cudaGetLastError());
+                return cancelled;
+            std::optional<std::pair<double, double>> range;
+            range.emplace(items[i].lo, items[i].hi);
+            auto h = histogramLocked(ctx, v, kind, bins, range, cancel);
+            if (!h)
+                return h.error();
+            out[i] = std::move(*h);
+        } else {
+            small.push_back(i);
         }
-        for (int s = 0; s < 2; ++s)
-            CK_CUDA(cudaStreamSynchronize(r.stream[s]));
-        return true;
+    }
+    if (small.empty())
+        return out;
+
+    // A pack: at most kChunkBytes of elements, maxItems tensors (their counters bounded to 16M) and maxSegments blocks.
+    const int maxItems = int(std::clamp<std::int64_t>((std::int64_t(16) << 20) / bins, 1, 4096));
+    const int maxSegments = 1 << 16;
+    const int copies = sharedCopies(bins);
+    const size_t sharedBytes = size_t(copies) * size_t(bins) * sizeof(unsigned);
+    DeviceBuffers buffers(ctx);
+    struct Set {
+        Segment* segHost = nullptr;
+        Segment* segDev = nullptr;
+        ItemRange* rangeHost = nullptr;
+        ItemRange* rangeDev = nullptr;
+        double* edgesHost = nullptr;
+        double* edgesDev = nullptr;
+        unsigned long long* countsHost = nullptr;
+        unsigned long long* countsDev = nullptr;
+        Counters* tallyHost = nullptr;
+        Counters* tallyDev = nullptr;
+        std::vector<size_t> members; // indices into items of the pack in flight
+    } sets[2];
+    for (Set& s : sets) {
+        auto a = buffers.allocPinned<Segment>(maxSegments);
+        auto b = buffers.alloc<Segment>(maxSegments);
+        auto c = buffers.allocPinned<ItemRange>(maxItems);
+        auto d = buffers.alloc<ItemRange>(maxItems);
+        auto e = buffers.allocPinned<double>(std::int64_t(maxItems) * (bins + 1));
+        auto f = buffers.alloc<double>(std::int64_t(maxItems) * (bins + 1));
+        auto g = buffers.allocPinned<unsigned long long>(std::int64_t(maxItems) * bins);
+        auto h = buffers.alloc<unsigned long long>(std::int64_t(maxItems) * bins);
+        auto t = buffers.allocPinned<Counters>(maxItems);
+        auto u = buffers.alloc<Counters>(maxItems);
+        if (!a || !b || !c || !d || !e || !f || !g || !h || !t || !u)
+            return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("out of device or pinned memory for a batch") };
+        s = Set { *a, *b, *c, *d, *e, *f, *g, *h, *t, *u, {} };
+    }
+    // Copies a finished pack's counts into its histograms.
+    auto harvest = [&](Set& s) {
+        for (size_t j = 0; j < s.members.size(); ++j) {
+            const size_t i = s.members[j];
+            Histogram h;
+            h.edges.assign(s.edgesHost + j * size_t(bins + 1), s.edgesHost + (j + 1) * size_t(bins + 1));
+            h.counts.assign(s.countsHost + j * size_t(bins), s.countsHost + (j + 1) * size_t(bins));
+            const Counters& c = s.tallyHost[j];
+            h.underflow = std::int64_t(c.under);
+            h.overflow = std::int64_t(c.over);
+            h.nan = std::int64_t(c.nan);
+            h.inf = std::int64_t(c.inf);
+            h.zeros = std::int64_t(c.zeros);
+            h.backend = QStringLiteral("cuda");
+            out[i] = std::move(h);
+        }
+        s.members.clear();
     };
 
-    double lo = 0, hi = 1;
-    Counters host {};
-    if (request.range) {
-        lo = request.range->first;
-        hi = request.range->second;
-    } else {
-        host.lo = INFINITY;
-        host.hi = -INFINITY;
-        CK_CUDA(cudaMemcpy(r.counters, &host, sizeof host, cudaMemcpyHostToDevice));
-        auto ok = stream([&](const unsigned char* d, std::int64_t n, cudaStream_t st) {
-            minMaxKernel<<<blocks, kThreads, 0, st>>>(d, n, kind, r.table, r.counters);
-        });
-        if (!ok)
-            return ok.error();
-        CK_CUDA(cudaMemcpy(&host, r.counters, sizeof host, cudaMemcpyDeviceToHost));
-        if (host.lo <= host.hi) {
-            lo = host.lo;
-            hi = host.hi;
+    size_t next = 0;
+    for (int k = 0; next < small.size(); ++k) {
+        if (cancel && cancel->load())
+            return cancelled;
+        const int si = k & 1;
+        Set& s = sets[si];
+        CK_CUDA(cudaStreamSynchronize(ctx.stream[si]));
+        harvest(s);
+        // Fill the pack.
+        std::int64_t bytes = 0;
+        int segments = 0;
+        std::vector<std::pair<size_t, std::int64_t>> placed; // item, offset in the staging buffer
+        while (next < small.size()) {
+            const size_t i = small[next];
+            const ElementView& v = items[i].view;
+            const std::int64_t offset = (bytes + 15) & ~std::int64_t(15);
+            const std::int64_t segs = (v.numel + kSegment - 1) / kSegment;
+            if (!s.members.empty()
+                && (offset + v.numel * v.itemSize > kChunkBytes || int(s.members.size()) == maxItems || segments + segs > maxSegments))
+                break;
+            const int j = int(s.members.size());
+            const std::vector<double> e = histogramEdges(items[i].lo, items[i].hi, bins);
+            std::memcpy(s.edgesHost + std::int64_t(j) * (bins + 1), e.data(), e.size() * sizeof(double));
+            s.rangeHost[j] = ItemRange { e.front(), e.back(), double(bins) / (e.back() - e.front()) };
+            for (std::int64_t b = 0; b < v.numel; b += kSegment)
+                s.segHost[segments++] = Segment { offset, b, std::min(kSegment, v.numel - b), j, kindOf(v.dtype) };
+            s.members.push_back(i);
+            placed.emplace_back(i, offset);
+            bytes = offset + v.numel * v.itemSize;
+            ++next;
         }
+        // Gather the pack's tensors on every core: one tensor per task.
+        unsigned char* staging = ctx.host[si];
+        const auto* where = &placed;
+        const auto* all = &items;
+        parallelChunks(std::int64_t(placed.size()), 1, 0, [staging, where, all](std::int64_t b, std::int64_t, int) {
+            const std::pair<size_t, std::int64_t> p = (*where)[size_t(b)];
+            const ElementView& v = (*all)[p.first].view;
+            gatherRange(v, 0, v.numel, staging + p.second);
+        });
+        const int m = int(s.members.size());
+        cudaStream_t st = ctx.stream[si];
+        CK_CUDA(cudaMemcpyAsync(ctx.stage[si], ctx.host[si], size_t(bytes), cudaMemcpyHostToDevice, st));
+        CK_CUDA(cudaMemcpyAsync(s.segDev, s.segHost, size_t(segments) * sizeof(Segment), cudaMemcpyHostToDevice, st));
+        CK_CUDA(cudaMemcpyAsync(s.rangeDev, s.rangeHost, size_t(m) * sizeof(ItemRange), cudaMemcpyHostToDevice, st));
+        CK_CUDA(cudaMemcpyAsync(s.edgesDev, s.edgesHost, size_t(m) * size_t(bins + 1) * sizeof(double), cudaMemcpyHostToDevice, st));
+        CK_CUDA(cudaMemsetAsync(s.countsDev, 0, size_t(m) * size_t(bins) * sizeof(unsigned long long), st));
+        CK_CUDA(cudaMemsetAsync(s.tallyDev, 0, size_t(m) * sizeof(Counters), st));
+        batchKernel<<<segments, kThreads, sharedBytes, st>>>(ctx.stage[si], s.segDev, s.rangeDev, ctx.tables, s.edgesDev, bins, copies,
+            s.countsDev, s.tallyDev);
+        CK_CUDA(cudaGetLastError());
+        CK_CUDA(cudaMemcpyAsync(s.countsHost, s.countsDev, size_t(m) * size_t(bins) * sizeof(unsigned long long), cudaMemcpyDeviceToHost, st));
+        CK_CUDA(cudaMemcpyAsync(s.tallyHost, s.tallyDev, size_t(m) * sizeof(Counters), cudaMemcpyDeviceToHost, st));
     }
-    Histogram h;
-    h.edges = histogramEdges(lo, hi, request.bins);
-    lo = h.edges.front();
-    hi = h.edges.back();
-    const int bins = request.bins;
-    CK_CUDA(cudaMalloc(&r.edges, h.edges.size() * sizeof(double)));
-    CK_CUDA(cudaMemcpy(r.edges, h.edges.data(), h.edges.size() * sizeof(double), cudaMemcpyHostToDevice));
-    CK_CUDA(cudaMalloc(&r.counts, size_t(bins) * sizeof(unsigned long long)));
-    CK_CUDA(cudaMemset(r.counts, 0, size_t(bins) * sizeof(unsigned long long)));
-    std::memset(&host, 0, sizeof host);
-    CK_CUDA(cudaMemcpy(r.counters, &host, sizeof host, cudaMemcpyHostToDevice));
-    const size_t sharedBytes = bins <= kMaxSharedBins ? size_t(bins) * sizeof(unsigned int) : 0;
-    auto ok = stream([&](const unsigned char* d, std::int64_t n, cudaStream_t st) {
-        histogramKernel<<<blocks, kThreads, sharedBytes, st>>>(d, n, kind, r.table, r.edges, bins, lo, hi, r.counts, r.counters);
-    });
-    if (!ok)
+    if (auto ok = ctx.syncAll(); !ok)
         return ok.error();
-    std::vector<unsigned long long> counts(static_cast<size_t>(bins));
-    CK_CUDA(cudaMemcpy(counts.data(), r.counts, counts.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
-    CK_CUDA(cudaMemcpy(&host, r.counters, sizeof host, cudaMemcpyDeviceToHost));
-    h.counts.assign(counts.begin(), counts.end());
-    h.underflow = std::int64_t(host.under);
-    h.overflow = std::int64_t(host.over);
-    h.nan = std::int64_t(host.nan);
-    h.inf = std::int64_t(host.inf);
-    h.zeros = std::int64_t(host.zeros);
-    h.backend = QStringLiteral("cuda");
-    return h;
+    harvest(sets[0]);
+    harvest(sets[1]);
+    return out;
 }
 
 } // namespace ckpt
