@@ -45,4 +45,83 @@ bool parallelChunks(std::int64_t total, std::int64_t chunk, int threads,
     return !(cancel && cancel->load());
 }
 
+struct WorkerPool::Job {
+    const Fn* fn = nullptr;
+    std::int64_t total = 0, chunk = 1, chunks = 0;
+    std::atomic<std::int64_t> next { 0 }, finished { 0 };
+};
+
+WorkerPool::WorkerPool(int threads)
+{
+    const int n = threads > 0 ? threads : defaultThreadCount();
+    for (int w = 1; w < n; ++w)
+        m_threads.emplace_back([this, w] { loop(w); });
+}
+
+WorkerPool::~WorkerPool()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop = true;
+    }
+    m_wake.notify_all();
+    for (auto& t : m_threads)
+        t.join();
+}
+
+void WorkerPool::drain(Job& job, int worker)
+{
+    for (;;) {
+        const std::int64_t c = job.next.fetch_add(1);
+        if (c >= job.chunks)
+            return;
+        const std::int64_t begin = c * job.chunk;
+        (*job.fn)(begin, std::min(job.chunk, job.total - begin), worker);
+        if (job.finished.fetch_add(1) + 1 == job.chunks) {
+            std::lock_guard lock(m_mutex);
+            m_done.notify_all();
+        }
+    }
+}
+
+void WorkerPool::loop(int worker)
+{
+    std::uint64_t seen = 0;
+    for (;;) {
+        std::shared_ptr<Job> job;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [&] { return m_stop || m_generation != seen; });
+            if (m_stop)
+                return;
+            seen = m_generation;
+            job = m_job;
+        }
+        // A worker that wakes after the job is done finds no chunk left and never touches fn.
+        drain(*job, worker);
+    }
+}
+
+void WorkerPool::run(std::int64_t total, std::int64_t chunk, const Fn& fn)
+{
+    if (total <= 0)
+        return;
+    auto job = std::make_shared<Job>();
+    job->fn = &fn;
+    job->total = total;
+    job->chunk = std::max<std::int64_t>(chunk, 1);
+    job->chunks = (total + job->chunk - 1) / job->chunk;
+    if (job->chunks > 1 && !m_threads.empty()) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_job = job;
+            ++m_generation;
+        }
+        m_wake.notify_all();
+    }
+    drain(*job, 0);
+    std::unique_lock lock(m_mutex);
+    m_done.wait(lock, [&] { return job->finished.load() == job->chunks; });
+}
+
 } // namespace ckpt

@@ -1,6 +1,6 @@
 // The CUDA backend gives the CPU backend's counts bit for bit: on adversarial tensors of every dtype (every bit
-// pattern, smooth data, values on edges, constants, NaN, empty), through both ways data reaches the device (straight
-// from the registered memory map, or gathered into pinned staging buffers), with shared-memory and global-memory
+// pattern, smooth data, values on edges, constants, NaN, empty), through every way data reaches the device (gathered
+// into pinned staging buffers of two sizes, or straight from the registered memory map), with shared-memory and global-memory
 // bins, with the tensor kept on the device (automatic range) or streamed (given range), on a tensor of several GB,
 // and in the many-tensor batch. Compiled always; skipped where no CUDA device is present (the CPU backend's own
 // exactness against numpy is tst_histogram's).
@@ -27,6 +27,21 @@ private:
     CheckpointPtr m_ck;
     std::map<QString, int> m_tensor;
 };
+
+// The backend's ways of moving data: default (three 64 MiB staging buffers), "register" (copies straight from the
+// registered memory map), "chunks" (four 4 MiB buffers: many chunks, the ring wrapping often).
+static void setMode(const QString& mode)
+{
+    qunsetenv("CKPTLENS_CUDA_REGISTER");
+    qunsetenv("CKPTLENS_CUDA_STAGES");
+    qunsetenv("CKPTLENS_CUDA_CHUNK_MB");
+    if (mode == QLatin1String("register"))
+        qputenv("CKPTLENS_CUDA_REGISTER", "1");
+    if (mode == QLatin1String("chunks")) {
+        qputenv("CKPTLENS_CUDA_STAGES", "4");
+        qputenv("CKPTLENS_CUDA_CHUNK_MB", "4");
+    }
+}
 
 static void requireDevice()
 {
@@ -60,14 +75,14 @@ void TestCudaHistogram::adversarial_data()
     requireDevice();
     QTest::addColumn<QString>("name");
     QTest::addColumn<int>("request");
-    QTest::addColumn<bool>("staging");
+    QTest::addColumn<QString>("mode");
     for (const auto& [name, tensor] : m_tensor) {
         const auto requests = test::adversarialRequests(m_ck->tensors[size_t(tensor)].dtype);
         for (int r = 0; r < int(requests.size()); ++r)
-            for (bool staging : { false, true }) {
-                if (staging && !name.endsWith(QLatin1String(".big")))
-                    continue; // small tensors are always staged
-                QTest::addRow("%s #%d%s", qPrintable(name), r, staging ? " staged" : "") << name << r << staging;
+            for (const char* mode : { "", "register", "chunks" }) {
+                if (*mode && !name.endsWith(QLatin1String(".big")))
+                    continue; // small tensors take one chunk, always staged
+                QTest::addRow("%s #%d %s", qPrintable(name), r, mode) << name << r << QString::fromLatin1(mode);
             }
     }
 }
@@ -76,16 +91,16 @@ void TestCudaHistogram::adversarial()
 {
     QFETCH(QString, name);
     QFETCH(int, request);
-    QFETCH(bool, staging);
+    QFETCH(QString, mode);
     const int tensor = m_tensor.at(name);
     HistRequest cpu = test::adversarialRequests(m_ck->tensors[size_t(tensor)].dtype)[size_t(request)];
     HistRequest gpu = cpu;
     cpu.backend = HistBackend::Cpu;
     gpu.backend = HistBackend::Cuda;
-    qputenv("CKPTLENS_CUDA_STAGING", staging ? "1" : "0");
+    setMode(mode);
     auto a = computeHistogram(*m_ck, tensor, cpu);
     auto b = computeHistogram(*m_ck, tensor, gpu);
-    qunsetenv("CKPTLENS_CUDA_STAGING");
+    setMode({});
     QVERIFY2(a && b, qPrintable(!a ? a.error().message() : !b ? b.error().message() : QString()));
     QCOMPARE(a->backend, QStringLiteral("cpu"));
     QCOMPARE(b->backend, QStringLiteral("cuda"));
@@ -103,18 +118,18 @@ void TestCudaHistogram::severalGigabytes_data()
     requireDevice();
     QTest::addColumn<QString>("name");
     QTest::addColumn<bool>("ranged");
-    QTest::addColumn<bool>("staging");
+    QTest::addColumn<QString>("mode");
     for (const char* name : { "f32", "bf16" })
         for (bool ranged : { false, true })
-            for (bool staging : { false, true })
-                QTest::addRow("%s%s%s", name, ranged ? " range" : " auto", staging ? " staged" : "") << QString::fromLatin1(name) << ranged << staging;
+            for (const char* mode : { "", "register", "chunks" })
+                QTest::addRow("%s%s %s", name, ranged ? " range" : " auto", mode) << QString::fromLatin1(name) << ranged << QString::fromLatin1(mode);
 }
 
 void TestCudaHistogram::severalGigabytes()
 {
     QFETCH(QString, name);
     QFETCH(bool, ranged);
-    QFETCH(bool, staging);
+    QFETCH(QString, mode);
     static CheckpointPtr large;
     static QTemporaryDir dir;
     if (!large) {
@@ -170,10 +185,10 @@ void TestCudaHistogram::severalGigabytes()
     HistRequest gpu = cpu;
     cpu.backend = HistBackend::Cpu;
     gpu.backend = HistBackend::Cuda;
-    qputenv("CKPTLENS_CUDA_STAGING", staging ? "1" : "0");
+    setMode(mode);
     auto a = computeHistogram(*large, tensor, cpu);
     auto b = computeHistogram(*large, tensor, gpu);
-    qunsetenv("CKPTLENS_CUDA_STAGING");
+    setMode({});
     QVERIFY(a && b);
     QCOMPARE(b->backend, QStringLiteral("cuda"));
     qInfo("%s: %.1f ms on the CPU, %.1f ms on the GPU", qPrintable(name), a->milliseconds, b->milliseconds);

@@ -109,7 +109,8 @@ void TestHistogram::cudaMatchesCpu()
     auto a = computeHistogram(*m_ck, m_tensor.at(name), cpu);
     auto b = computeHistogram(*m_ck, m_tensor.at(name), gpu);
     QVERIFY(a && b);
-    if (gpu.scale == HistScale::Linear)
+    const DType t = m_ck->tensors[size_t(m_tensor.at(name))].dtype;
+    if (gpu.scale == HistScale::Linear && t != DType::Complex64 && t != DType::Complex128) // magnitudes stay on the CPU
         QCOMPARE(b->backend, QStringLiteral("cuda"));
     QCOMPARE(*b, *a);
 }

@@ -1,7 +1,8 @@
-// CUDA histogram backend. Element bytes reach the device in 64 MiB chunks on two streams, so one chunk's copy
-// overlaps the other's kernel. A dense tensor is registered with the driver where it lies in the memory map
-// (cudaHostRegister, read-only) and copied straight from there; otherwise (strided views, or where registration is
-// refused) chunks are gathered on every core into two pinned staging buffers. With an automatic range the tensor
+// CUDA histogram backend. Element bytes reach the device in 64 MiB chunks, gathered on every core (a pool of
+// threads that stay) into three pinned staging buffers, each copied on its own stream, so gathering the next chunk
+// overlaps the copies and kernels of the previous ones. (Registering the mapped tensor with the driver and copying
+// straight from it, CKPTLENS_CUDA_REGISTER=1, was measured slower on an H200: pinning the pages costs more than the
+// gather.) With an automatic range the tensor
 // stays on the device after the min/max pass when it fits in half the free memory, so it crosses the bus once.
 // Elements are decoded on the device (fp16, bf16; fp8 through a table), counted in per-block shared-memory
 // histograms (one copy per warp group, to spread the atomics of smooth data) and merged into 64-bit counters.
@@ -15,10 +16,12 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <unistd.h>
 
@@ -27,7 +30,8 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kMaxSharedWords = 12000;          // 32-bit counters per block: with the static tally, under the 48 KiB default
-constexpr std::int64_t kChunkBytes = 64 << 20;   // per staging buffer and per copy
+constexpr std::int64_t kChunkBytes = 64 << 20;   // per staging buffer: the largest copy
+constexpr int kMaxStages = 4;                    // staging buffers (and streams) in flight
 constexpr std::int64_t kSegment = 1 << 15;       // elements per block in the many-tensor kernel
 constexpr std::int64_t kGatherPiece = 4 << 20;   // bytes per host thread when gathering a chunk
 constexpr std::int64_t kMaxRegisterBytes = std::int64_t(16) << 30; // pinning more page cache than this could starve the host
@@ -286,18 +290,19 @@ Error deviceError(const char* what, cudaError_t err)
 struct DeviceContext {
     std::mutex mutex;
     bool ready = false;
-    unsigned char* host[2] = { nullptr, nullptr };
-    unsigned char* stage[2] = { nullptr, nullptr };
-    cudaStream_t stream[2] = { nullptr, nullptr };
+    unsigned char* host[kMaxStages] = {};
+    unsigned char* stage[kMaxStages] = {};
+    cudaStream_t stream[kMaxStages] = {};
     double* tables = nullptr;
     Counters* counters = nullptr;
     int blocks = 1;
+    std::unique_ptr<WorkerPool> pool; // gathers chunks into the staging buffers
 
     Expected<bool> init()
     {
         if (ready)
             return true;
-        for (int i = 0; i < 2; ++i) {
+        for (int i = 0; i < kMaxStages; ++i) {
             CK_CUDA(cudaMallocHost(&host[i], size_t(kChunkBytes)));
             CK_CUDA(cudaMalloc(&stage[i], size_t(kChunkBytes)));
             CK_CUDA(cudaStreamCreateWithFlags(&stream[i], cudaStreamNonBlocking));
@@ -313,12 +318,13 @@ struct DeviceContext {
         CK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
         blocks = std::max(1, sms * 4);
         CK_CUDA(cudaDeviceSynchronize());
+        pool = std::make_unique<WorkerPool>();
         ready = true;
         return true;
     }
     Expected<bool> syncAll()
     {
-        for (int s = 0; s < 2; ++s)
+        for (int s = 0; s < kMaxStages; ++s)
             CK_CUDA(cudaStreamSynchronize(stream[s]));
         return true;
     }
@@ -341,7 +347,7 @@ struct DeviceBuffers {
     }
     ~DeviceBuffers()
     {
-        for (int s = 0; s < 2; ++s)
+        for (int s = 0; s < kMaxStages; ++s)
             cudaStreamSynchronize(ctx.stream[s]);
         for (void* p : device)
             cudaFree(p);
@@ -368,17 +374,24 @@ struct DeviceBuffers {
     }
 };
 
-bool stagingForced()
+// Tuning switches, read per request (bench/bench_gpu.py sweeps them): CKPTLENS_CUDA_REGISTER=1 copies dense
+// tensors straight from the registered memory map instead of staging them (measured slower on an H200: pinning the
+// pages costs more than the gather); CKPTLENS_CUDA_STAGES (2..4) and CKPTLENS_CUDA_CHUNK_MB (4..64).
+long envNumber(const char* name, long fallback, long lo, long hi)
 {
-    const char* s = std::getenv("CKPTLENS_CUDA_STAGING");
-    return s && *s && std::strcmp(s, "0") != 0;
+    const char* s = std::getenv(name);
+    if (!s || !*s)
+        return fallback;
+    char* end = nullptr;
+    const long v = std::strtol(s, &end, 10);
+    return end && *end == 0 ? std::clamp(v, lo, hi) : fallback;
 }
 
 // Gathers elements [begin, begin + n) into `out` on every core.
-void parallelGather(const ElementView& v, std::int64_t begin, std::int64_t n, unsigned char* out)
+void parallelGather(WorkerPool& pool, const ElementView& v, std::int64_t begin, std::int64_t n, unsigned char* out)
 {
     const std::int64_t piece = std::max<std::int64_t>(1, kGatherPiece / v.itemSize);
-    parallelChunks(n, piece, 0, [&](std::int64_t b, std::int64_t c, int) { gatherRange(v, begin + b, c, out + b * v.itemSize); });
+    pool.run(n, piece, [&](std::int64_t b, std::int64_t c, int) { gatherRange(v, begin + b, c, out + b * v.itemSize); });
 }
 
 // The single-tensor histogram; the caller holds the context's mutex.
@@ -388,11 +401,12 @@ Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, in
     DeviceBuffers buffers(ctx);
     const int item = v.itemSize;
     const std::int64_t bytes = v.numel * item;
-    const std::int64_t chunkElems = std::max<std::int64_t>(1, kChunkBytes / item);
+    const int stages = int(envNumber("CKPTLENS_CUDA_STAGES", 3, 2, kMaxStages));
+    const std::int64_t chunkElems = std::max<std::int64_t>(1, (envNumber("CKPTLENS_CUDA_CHUNK_MB", 64, 4, kChunkBytes >> 20) << 20) / item);
 
     // Copy straight from the memory map where the driver lets us pin it; the pages stay in the page cache.
     const unsigned char* direct = nullptr;
-    if (isDense(v) && !v.swap && bytes >= kChunkBytes / 4 && bytes <= kMaxRegisterBytes && !stagingForced()) {
+    if (isDense(v) && !v.swap && bytes >= kChunkBytes / 4 && bytes <= kMaxRegisterBytes && envNumber("CKPTLENS_CUDA_REGISTER", 0, 0, 1)) {
         const std::uintptr_t page = std::uintptr_t(sysconf(_SC_PAGESIZE));
         const std::uintptr_t start = std::uintptr_t(v.base) & ~(page - 1);
         const std::uintptr_t end = (std::uintptr_t(v.base) + std::uintptr_t(bytes) + page - 1) & ~(page - 1);
@@ -420,12 +434,12 @@ Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, in
         for (std::int64_t begin = 0, k = 0; begin < v.numel; begin += chunkElems, ++k) {
             if (cancel && cancel->load())
                 return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("cancelled") };
-            const int s = int(k & 1);
+            const int s = int(k % stages);
             const std::int64_t n = std::min(chunkElems, v.numel - begin);
             const unsigned char* src = direct ? direct + begin * item : ctx.host[s];
             if (!direct) {
                 CK_CUDA(cudaStreamSynchronize(ctx.stream[s])); // the buffer's previous copy is done
-                parallelGather(v, begin, n, ctx.host[s]);
+                parallelGather(*ctx.pool, v, begin, n, ctx.host[s]);
             }
             unsigned char* dst = resident ? resident + begin * item : ctx.stage[s];
             CK_CUDA(cudaMemcpyAsync(dst, src, size_t(n * item), cudaMemcpyHostToDevice, ctx.stream[s]));
@@ -664,7 +678,7 @@ Expected<std::vector<std::optional<Histogram>>> cudaHistogramBatch(const std::ve
         unsigned char* staging = ctx.host[si];
         const auto* where = &placed;
         const auto* all = &items;
-        parallelChunks(std::int64_t(placed.size()), 1, 0, [staging, where, all](std::int64_t b, std::int64_t, int) {
+        ctx.pool->run(std::int64_t(placed.size()), 1, [staging, where, all](std::int64_t b, std::int64_t, int) {
             const std::pair<size_t, std::int64_t> p = (*where)[size_t(b)];
             const ElementView& v = (*all)[p.first].view;
             gatherRange(v, 0, v.numel, staging + p.second);
