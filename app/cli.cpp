@@ -564,7 +564,7 @@ int main(int argc, char** argv)
     QCommandLineOption range(QStringLiteral("range"), QStringLiteral("hist: value range LO HI (default: finite min..max)."), QStringLiteral("lo,hi"));
     QCommandLineOption logAbs(QStringLiteral("log-abs"), QStringLiteral("hist: bin log10 |x| instead of x."));
     QCommandLineOption all(QStringLiteral("all"), QStringLiteral("hist: statistics and a histogram of every tensor (or those --key matches) in one job."));
-    QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist: cpu, cuda or auto (default)."), QStringLiteral("backend"), QStringLiteral("auto"));
+    QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist, diff: cpu, cuda or auto (default; diff uses the GPU for tensors of 1M elements or more)."), QStringLiteral("backend"), QStringLiteral("auto"));
     parser.addOptions({ json, all, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
         bins, range, logAbs, backend, model });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
@@ -606,6 +606,12 @@ int main(int argc, char** argv)
         options.rtol = parser.value(rtol).toDouble(&okR);
         options.atol = parser.value(atol).toDouble(&okA);
         options.rules = rules;
+        const QString be = parser.value(backend);
+        options.backend = be == QLatin1String("cpu") ? HistBackend::Cpu : be == QLatin1String("cuda") ? HistBackend::Cuda : HistBackend::Auto;
+        if (be != QLatin1String("cpu") && be != QLatin1String("cuda") && be != QLatin1String("auto")) {
+            std::fprintf(stderr, "ckptlens-cli: --backend must be cpu, cuda or auto\n");
+            return Usage;
+        }
         if (!ruleError.isEmpty() || !okR || !okA) {
             std::fprintf(stderr, "ckptlens-cli: %s\n", qPrintable(ruleError.isEmpty() ? QStringLiteral("--rtol/--atol must be numbers") : ruleError));
             return Usage;

@@ -30,12 +30,18 @@ def gen(workdir, gib):
     os.makedirs(workdir, exist_ok=True)
     n = int(gib * (1 << 30) / 4)
     paths = {"f32": os.path.join(workdir, "f32.pth"), "bf16": os.path.join(workdir, "bf16.pth"),
-             "model": os.path.join(workdir, "model.pth")}
+             "model": os.path.join(workdir, "model.pth"), "f32b": os.path.join(workdir, "f32b.pth")}
     g = torch.Generator(device="cuda").manual_seed(1)
     if not os.path.exists(paths["f32"]):
         t = torch.randn(n, generator=g, device="cuda").mul_(0.02).cpu()
         torch.save({"t": t}, paths["f32"] + ".partial")
         os.replace(paths["f32"] + ".partial", paths["f32"])
+        del t
+    if not os.path.exists(paths["f32b"]):  # f32.pth after a small update of four elements in five
+        t = torch.load(paths["f32"], mmap=True, weights_only=True)["t"].cuda()
+        t.add_(torch.randn(t.shape, generator=g, device="cuda").mul_(1e-4).mul_(torch.rand(t.shape, generator=g, device="cuda") < 0.8))
+        torch.save({"t": t.cpu()}, paths["f32b"] + ".partial")
+        os.replace(paths["f32b"] + ".partial", paths["f32b"])
         del t
     if not os.path.exists(paths["bf16"]):
         t = torch.randn(2 * n, generator=g, device="cuda").mul_(0.02).bfloat16().cpu()
@@ -127,6 +133,33 @@ def baselines(path, bins=100):
     return r
 
 
+def diff_baseline(a_path, b_path):
+    """The same metrics with torch: on the GPU (upload included) and on the CPU (every core), in float64 as ckptlens."""
+    import torch
+    a = torch.load(a_path, mmap=True, weights_only=True)["t"]
+    b = torch.load(b_path, mmap=True, weights_only=True)["t"]
+
+    def metrics(x, y):
+        x, y = x.double(), y.double()
+        d = (x - y).abs_()
+        nx, ny = x.norm(), y.norm()
+        return float(d.max()), float(d.mean()), float(d.norm() / nx), float((x * y).sum() / (nx * ny)), int((x != y).sum())
+
+    r = {}
+    for name, dev in (("cuda_with_upload_s", "cuda"), ("cpu_s", "cpu")):
+        best = None
+        for _ in range(2 if dev == "cpu" else 3):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            metrics(a.to(dev), b.to(dev))
+            torch.cuda.synchronize()
+            s = time.perf_counter() - t0
+            best = s if best is None else min(best, s)
+        r[name] = best
+    torch.cuda.empty_cache()
+    return r
+
+
 def run_bench(bench, path, key, reps, env=None, extra=()):
     e = dict(os.environ)
     e.update(env or {})
@@ -192,6 +225,12 @@ def main():
                      "cpu --all": run_bench(args.bench, paths["model"], "--all", 3, extra=("--backend", "cpu"))}
     for name, r in runs["model"].items():
         row("model", name, r)
+    runs["diff"] = {"cuda": run_bench(args.bench, paths["f32"], "t", args.reps, extra=("--backend", "cuda", "--diff", paths["f32b"])),
+                    "cpu": run_bench(args.bench, paths["f32"], "t", 2, extra=("--backend", "cpu", "--diff", paths["f32b"]))}
+    for name, r in runs["diff"].items():
+        row("diff f32 vs f32b", name, r)
+    R["diff_torch"] = diff_baseline(paths["f32"], paths["f32b"])
+    print(f"# torch diff metrics: {R['diff_torch']}", flush=True)
     R["runs"] = runs
     out = args.json or os.path.join(args.workdir, "bench_gpu.json")
     with open(out, "w") as fh:

@@ -1,7 +1,8 @@
-// ckptlens-bench-hist FILE KEY|--all [--bins N] [--reps N] [--range LO HI] [--backend cpu|cuda|auto]
-// Times computeHistogram (one tensor) or profileTensors (--all: statistics + histograms of every tensor) REPS
-// times in one process after one untimed warm-up run, and prints one JSON object: the runs in ms, best and median,
+// ckptlens-bench-hist FILE KEY|--all [--bins N] [--reps N] [--range LO HI] [--backend cpu|cuda|auto] [--diff OTHER]
+// Times computeHistogram (one tensor), profileTensors (--all: statistics + histograms of every tensor) or
+// comparePair (--diff OTHER: KEY in FILE against KEY in OTHER; bytes counts both) REPS times in one process after one untimed warm-up run, and prints one JSON object: the runs in ms, best and median,
 // GB/s over the tensor bytes, the backend that ran and the peak RSS. Timings only; nothing is asserted.
+#include "model/diff.h"
 #include "model/histogram.h"
 #include "model/tensorlist.h"
 #include "model/tensorprofile.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv)
     }
     HistRequest request;
     int reps = 5;
+    QString other;
     for (int i = 3; i < args.size(); ++i) {
         if (args[i] == QLatin1String("--bins") && i + 1 < args.size())
             request.bins = args[++i].toInt();
@@ -37,6 +39,8 @@ int main(int argc, char** argv)
         else if (args[i] == QLatin1String("--range") && i + 2 < args.size()) {
             request.range = std::pair { args[i + 1].toDouble(), args[i + 2].toDouble() };
             i += 2;
+        } else if (args[i] == QLatin1String("--diff") && i + 1 < args.size()) {
+            other = args[++i];
         } else if (args[i] == QLatin1String("--backend") && i + 1 < args.size()) {
             const QString b = args[++i];
             request.backend = b == QLatin1String("cpu") ? HistBackend::Cpu : b == QLatin1String("cuda") ? HistBackend::Cuda : HistBackend::Auto;
@@ -75,8 +79,24 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "ckptlens-bench-hist: no tensor %s\n", qPrintable(args[2]));
         return 2;
     }
+    CheckpointPtr second;
+    if (!other.isEmpty()) {
+        auto o = openCheckpoint(other);
+        if (!o) {
+            std::fprintf(stderr, "ckptlens-bench-hist: %s\n", qPrintable(o.error().message()));
+            return 2;
+        }
+        second = *o;
+        bytes *= 2;
+    }
     QString backend;
     auto once = [&]() -> bool {
+        if (second) {
+            auto m = comparePair(**ck, tensor, *second, tensor, 1e-5, 1e-8, 0, nullptr, request.backend);
+            if (m)
+                backend = m->backend;
+            return bool(m);
+        }
         if (all) {
             ProfileRequest pr;
             pr.bins = request.bins;

@@ -6,8 +6,15 @@
 #include "model/semantic.h"
 #include "model/tensorlist.h"
 
+#include "ckptlens-config.h"
+#if CKPTLENS_WITH_CUDA
+#include "model/cuda/cudadiff.h"
+#endif
+
 #include <QJsonArray>
 #include <QRegularExpression>
+
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <cstring>
@@ -192,7 +199,7 @@ std::vector<RenameRule> suggestRules(const QStringList& keysA, const QStringList
 namespace {
 
 Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementView>& va, const Expected<ElementView>& vb,
-    double rtol, double atol, int threads, const std::atomic<bool>* cancel)
+    double rtol, double atol, int threads, const std::atomic<bool>* cancel, HistBackend backend)
 {
     if (!va)
         return va.error();
@@ -212,6 +219,17 @@ Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementVi
             m.cosine = 1.0;
         return m;
     }
+#if CKPTLENS_WITH_CUDA
+    if (backend != HistBackend::Cpu && (backend == HistBackend::Cuda || va->numel >= kGpuDiffElements) && cudaHistogramAvailable()) {
+        auto g = cudaComparePair(*va, *vb, rtol, atol, cancel);
+        if (g || (cancel && cancel->load()))
+            return g;
+        if (g.error().kind != ErrorKind::Unsupported)
+            spdlog::warn("CUDA comparison failed ({}); using the CPU", g.error().what.toStdString());
+    }
+#else
+    Q_UNUSED(backend);
+#endif
     const int workers = va->numel < 4 * kChunk ? 1 : (threads > 0 ? threads : defaultThreadCount());
     std::vector<PairAccumulator> acc(static_cast<size_t>(workers));
     struct Buffers {
@@ -267,11 +285,11 @@ void releaseCompared(const Checkpoint& ck, int tensor, const ElementView& v)
 } // namespace
 
 Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
-    int threads, const std::atomic<bool>* cancel)
+    int threads, const std::atomic<bool>* cancel, HistBackend backend)
 {
     const auto va = elementViewForScan(a, tensorA);
     const auto vb = elementViewForScan(b, tensorB);
-    auto m = compareViews(a, va, vb, rtol, atol, threads, cancel);
+    auto m = compareViews(a, va, vb, rtol, atol, threads, cancel, backend);
     if (va)
         releaseCompared(a, tensorA, *va);
     if (vb)
@@ -324,7 +342,7 @@ Expected<DiffResult> diffCheckpoints(const Checkpoint& a, const Checkpoint& b, c
             } else if (!ta.error.isEmpty() || !tb.error.isEmpty()) {
                 d.status = DiffStatus::Different; // a broken side cannot be shown equal
             } else {
-                auto m = comparePair(a, d.tensorA, b, d.tensorB, options.rtol, options.atol, options.threads, cancel);
+                auto m = comparePair(a, d.tensorA, b, d.tensorB, options.rtol, options.atol, options.threads, cancel, options.backend);
                 if (!m) {
                     d.status = DiffStatus::Different;
                 } else {
@@ -371,6 +389,7 @@ QJsonObject diffToJson(const DiffResult& r)
             if (d.metrics->cosine)
                 o.insert(QStringLiteral("cosine"), *d.metrics->cosine);
             o.insert(QStringLiteral("differing"), qint64(d.metrics->differing));
+            o.insert(QStringLiteral("backend"), d.metrics->backend);
         }
         tensors.append(o);
     }

@@ -2,6 +2,7 @@
 
 #include "io/checkpoint.h"
 #include "model/exportplan.h"
+#include "model/histogram.h"
 
 #include <QJsonObject>
 
@@ -21,7 +22,10 @@ struct DiffOptions {
     double atol = 1e-8;
     std::vector<RenameRule> rules; // applied to both sides' keys, in order
     int threads = 0;
+    // Auto: pairs of kGpuDiffElements or more on the GPU when there is one (smaller ones are not worth the trip).
+    HistBackend backend = HistBackend::Auto;
 };
+inline constexpr std::int64_t kGpuDiffElements = 1 << 20;
 
 // Metrics of one aligned pair, computed in double from both memory maps.
 struct PairMetrics {
@@ -32,7 +36,12 @@ struct PairMetrics {
     std::int64_t differing = 0;   // elements whose values differ (NaN equals NaN here)
     std::int64_t notClose = 0;    // elements failing |a-b| <= atol + rtol*|b| (NaN never close)
     bool identical = false;       // same dtype and the same bytes
-    bool operator==(const PairMetrics&) const = default;
+    QString backend = QStringLiteral("cpu"); // where the elements were compared: "cpu" or "cuda"
+    bool operator==(const PairMetrics& o) const
+    {
+        return maxAbs == o.maxAbs && meanAbs == o.meanAbs && relL2 == o.relL2 && cosine == o.cosine && differing == o.differing
+            && notClose == o.notClose && identical == o.identical;
+    }
 };
 
 struct TensorDiff {
@@ -66,7 +75,7 @@ Expected<DiffResult> diffCheckpoints(const Checkpoint& a, const Checkpoint& b, c
 
 // Metrics for two tensors of the same shape (dtypes may differ: compared after upcasting to double).
 Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
-    int threads = 0, const std::atomic<bool>* cancel = nullptr);
+    int threads = 0, const std::atomic<bool>* cancel = nullptr, HistBackend backend = HistBackend::Auto);
 
 QJsonObject diffToJson(const DiffResult& r);
 

@@ -1,76 +1,35 @@
 // CUDA histogram backend. Element bytes reach the device in 64 MiB chunks, gathered on every core (a pool of
-// threads that stay) into three pinned staging buffers, each copied on its own stream, so gathering the next chunk
-// overlaps the copies and kernels of the previous ones. (Registering the mapped tensor with the driver and copying
+// threads that stay) into two pinned staging buffers, each copied on its own stream, so gathering the next chunk
+// overlaps the copy and kernel of the previous one (two 64 MiB buffers measured best of 2..4 x 16..64 MiB on an H200). (Registering the mapped tensor with the driver and copying
 // straight from it, CKPTLENS_CUDA_REGISTER=1, was measured slower on an H200: pinning the pages costs more than the
-// gather.) With an automatic range the tensor
-// stays on the device after the min/max pass when it fits in half the free memory, so it crosses the bus once.
+// gather.) With an automatic range the tensor stays on the device after the min/max pass when it fits in half the
+// free memory, so it crosses the bus once.
 // Elements are decoded on the device (fp16, bf16; fp8 through a table), counted in per-block shared-memory
 // histograms (one copy per warp group, to spread the atomics of smooth data) and merged into 64-bit counters.
 // Bin indices use the CPU backend's arithmetic exactly (an index from the scaled offset, corrected against the
 // double edges; no fused operations), so both backends give numpy's counts. Any CUDA failure returns an error and
 // the caller falls back to the CPU.
 #include "model/cuda/cudahistogram.h"
+#include "model/cuda/devicecommon.cuh"
 
-#include "model/elementdecode.h"
-#include "model/parallel.h"
-
-#include <cuda_runtime.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-#include <mutex>
 #include <unistd.h>
 
 namespace ckpt {
+
+namespace cuda_detail {
+DeviceContext& context()
+{
+    static DeviceContext* ctx = new DeviceContext; // lives as long as the process: the driver frees it at exit
+    return *ctx;
+}
+} // namespace cuda_detail
+
 namespace {
+using namespace cuda_detail;
 
-constexpr int kThreads = 256;
 constexpr int kMaxSharedWords = 12000;          // 32-bit counters per block: with the static tally, under the 48 KiB default
-constexpr std::int64_t kChunkBytes = 64 << 20;   // per staging buffer: the largest copy
-constexpr int kMaxStages = 4;                    // staging buffers (and streams) in flight
 constexpr std::int64_t kSegment = 1 << 15;       // elements per block in the many-tensor kernel
-constexpr std::int64_t kGatherPiece = 4 << 20;   // bytes per host thread when gathering a chunk
 constexpr std::int64_t kMaxRegisterBytes = std::int64_t(16) << 30; // pinning more page cache than this could starve the host
-
-struct Counters {
-    unsigned long long under, over, nan, inf, zeros;
-    double lo, hi; // min/max pass
-};
-
-// Float8 kinds index their own 256-entry table.
-enum Kind : int { F64, F32, F16, BF16, I8, I16, I32, I64, U8, U16, U32, U64, BOOL, F8_0, F8_1, F8_2, F8_3 };
-constexpr DType kF8Types[4] = { DType::Float8_e4m3fn, DType::Float8_e5m2, DType::Float8_e4m3fnuz, DType::Float8_e5m2fnuz };
-
-__device__ __forceinline__ double halfBits(unsigned short b)
-{
-    const int sign = b >> 15, e = (b >> 10) & 0x1f, m = b & 0x3ff;
-    double v = e == 0 ? ldexp(double(m), -24) : e == 31 ? (m ? nan("") : INFINITY) : ldexp(double(m | 0x400), e - 25);
-    return sign ? -v : v;
-}
-
-__device__ __forceinline__ double decode(const unsigned char* p, std::int64_t i, int kind, const double* tables)
-{
-    switch (kind) {
-    case F64: return reinterpret_cast<const double*>(p)[i];
-    case F32: return double(reinterpret_cast<const float*>(p)[i]);
-    case F16: return halfBits(reinterpret_cast<const unsigned short*>(p)[i]);
-    case BF16: return double(__uint_as_float(unsigned(reinterpret_cast<const unsigned short*>(p)[i]) << 16));
-    case I8: return double(reinterpret_cast<const signed char*>(p)[i]);
-    case I16: return double(reinterpret_cast<const short*>(p)[i]);
-    case I32: return double(reinterpret_cast<const int*>(p)[i]);
-    case I64: return double(reinterpret_cast<const long long*>(p)[i]);
-    case U8: return double(p[i]);
-    case U16: return double(reinterpret_cast<const unsigned short*>(p)[i]);
-    case U32: return double(reinterpret_cast<const unsigned*>(p)[i]);
-    case U64: return double(reinterpret_cast<const unsigned long long*>(p)[i]);
-    case BOOL: return p[i] ? 1.0 : 0.0;
-    default: return tables[(kind - F8_0) * 256 + p[i]];
-    }
-}
 
 // histogramBin() of model/histogram.h, operation for operation.
 __device__ __forceinline__ int binOf(double x, const double* edges, int bins, double lo, double hi, double scale)
@@ -240,31 +199,6 @@ __global__ void batchKernel(const unsigned char* data, const Segment* segments, 
     flush(local, copies, bins, tally, myCounts, counters + s.item);
 }
 
-int kindOf(DType t)
-{
-    switch (t) {
-    case DType::Float64: return F64;
-    case DType::Float32: return F32;
-    case DType::Float16: return F16;
-    case DType::BFloat16: return BF16;
-    case DType::Float8_e4m3fn: return F8_0;
-    case DType::Float8_e5m2: return F8_1;
-    case DType::Float8_e4m3fnuz: return F8_2;
-    case DType::Float8_e5m2fnuz: return F8_3;
-    case DType::Int8: return I8;
-    case DType::Int16: return I16;
-    case DType::Int32: return I32;
-    case DType::Int64: return I64;
-    case DType::UInt8: return U8;
-    case DType::UInt16: return U16;
-    case DType::UInt32: return U32;
-    case DType::UInt64: return U64;
-    case DType::Bool: return BOOL;
-    // Complex magnitudes stay on the CPU: the device's hypot is not correctly rounded, and an edge value could
-    // land in another bin than on the host.
-    default: return -1;
-    }
-}
 
 // Shared copies of the bins a block keeps: up to one per warp, within the shared-memory budget.
 int sharedCopies(int bins)
@@ -272,127 +206,8 @@ int sharedCopies(int bins)
     return bins > kMaxSharedWords ? 0 : std::max(1, std::min(kThreads / 32, kMaxSharedWords / bins));
 }
 
-Error deviceError(const char* what, cudaError_t err)
-{
-    cudaGetLastError(); // clears a sticky-free error so the next call starts clean
-    return Error { ErrorKind::Io, {}, QStringLiteral("CUDA"), QStringLiteral("%1 failed: %2").arg(QLatin1String(what), QLatin1String(cudaGetErrorString(err))) };
-}
 
-#define CK_CUDA(call)                                                                                                  \
-    do {                                                                                                               \
-        const cudaError_t err_ = (call);                                                                               \
-        if (err_ != cudaSuccess)                                                                                       \
-            return deviceError(#call, err_);                                                                             \
-    } while (0)
 
-// What every request uses, made once per process on first use (pinned allocations cost milliseconds each) and
-// used by one request at a time.
-struct DeviceContext {
-    std::mutex mutex;
-    bool ready = false;
-    unsigned char* host[kMaxStages] = {};
-    unsigned char* stage[kMaxStages] = {};
-    cudaStream_t stream[kMaxStages] = {};
-    double* tables = nullptr;
-    Counters* counters = nullptr;
-    int blocks = 1;
-    std::unique_ptr<WorkerPool> pool; // gathers chunks into the staging buffers
-
-    Expected<bool> init()
-    {
-        if (ready)
-            return true;
-        for (int i = 0; i < kMaxStages; ++i) {
-            CK_CUDA(cudaMallocHost(&host[i], size_t(kChunkBytes)));
-            CK_CUDA(cudaMalloc(&stage[i], size_t(kChunkBytes)));
-            CK_CUDA(cudaStreamCreateWithFlags(&stream[i], cudaStreamNonBlocking));
-        }
-        double table[4 * 256];
-        for (int t = 0; t < 4; ++t)
-            for (int b = 0; b < 256; ++b)
-                table[t * 256 + b] = float8ToDouble(kF8Types[t], std::uint8_t(b));
-        CK_CUDA(cudaMalloc(&tables, sizeof table));
-        CK_CUDA(cudaMemcpy(tables, table, sizeof table, cudaMemcpyHostToDevice));
-        CK_CUDA(cudaMalloc(&counters, sizeof(Counters)));
-        int sms = 1;
-        CK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-        blocks = std::max(1, sms * 4);
-        CK_CUDA(cudaDeviceSynchronize());
-        pool = std::make_unique<WorkerPool>();
-        ready = true;
-        return true;
-    }
-    Expected<bool> syncAll()
-    {
-        for (int s = 0; s < kMaxStages; ++s)
-            CK_CUDA(cudaStreamSynchronize(stream[s]));
-        return true;
-    }
-};
-
-DeviceContext& context()
-{
-    static DeviceContext* ctx = new DeviceContext; // lives as long as the process: the driver frees it at exit
-    return *ctx;
-}
-
-// Frees device memory on every path; waits for the streams first so nothing in flight still uses it.
-struct DeviceBuffers {
-    DeviceContext& ctx;
-    std::vector<void*> device, pinned;
-    void* registered = nullptr;
-    explicit DeviceBuffers(DeviceContext& c)
-        : ctx(c)
-    {
-    }
-    ~DeviceBuffers()
-    {
-        for (int s = 0; s < kMaxStages; ++s)
-            cudaStreamSynchronize(ctx.stream[s]);
-        for (void* p : device)
-            cudaFree(p);
-        for (void* p : pinned)
-            cudaFreeHost(p);
-        if (registered)
-            cudaHostUnregister(registered);
-    }
-    template <typename T>
-    Expected<T*> alloc(std::int64_t count)
-    {
-        void* p = nullptr;
-        CK_CUDA(cudaMalloc(&p, size_t(std::max<std::int64_t>(count, 1)) * sizeof(T)));
-        device.push_back(p);
-        return static_cast<T*>(p);
-    }
-    template <typename T>
-    Expected<T*> allocPinned(std::int64_t count)
-    {
-        void* p = nullptr;
-        CK_CUDA(cudaMallocHost(&p, size_t(std::max<std::int64_t>(count, 1)) * sizeof(T)));
-        pinned.push_back(p);
-        return static_cast<T*>(p);
-    }
-};
-
-// Tuning switches, read per request (bench/bench_gpu.py sweeps them): CKPTLENS_CUDA_REGISTER=1 copies dense
-// tensors straight from the registered memory map instead of staging them (measured slower on an H200: pinning the
-// pages costs more than the gather); CKPTLENS_CUDA_STAGES (2..4) and CKPTLENS_CUDA_CHUNK_MB (4..64).
-long envNumber(const char* name, long fallback, long lo, long hi)
-{
-    const char* s = std::getenv(name);
-    if (!s || !*s)
-        return fallback;
-    char* end = nullptr;
-    const long v = std::strtol(s, &end, 10);
-    return end && *end == 0 ? std::clamp(v, lo, hi) : fallback;
-}
-
-// Gathers elements [begin, begin + n) into `out` on every core.
-void parallelGather(WorkerPool& pool, const ElementView& v, std::int64_t begin, std::int64_t n, unsigned char* out)
-{
-    const std::int64_t piece = std::max<std::int64_t>(1, kGatherPiece / v.itemSize);
-    pool.run(n, piece, [&](std::int64_t b, std::int64_t c, int) { gatherRange(v, begin + b, c, out + b * v.itemSize); });
-}
 
 // The single-tensor histogram; the caller holds the context's mutex.
 Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, int kind, int bins,
@@ -401,7 +216,9 @@ Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, in
     DeviceBuffers buffers(ctx);
     const int item = v.itemSize;
     const std::int64_t bytes = v.numel * item;
-    const int stages = int(envNumber("CKPTLENS_CUDA_STAGES", 3, 2, kMaxStages));
+    const int stages = int(envNumber("CKPTLENS_CUDA_STAGES", 2, 2, kMaxStages));
+    if (auto ok = ctx.ensureStages(stages); !ok)
+        return ok.error();
     const std::int64_t chunkElems = std::max<std::int64_t>(1, (envNumber("CKPTLENS_CUDA_CHUNK_MB", 64, 4, kChunkBytes >> 20) << 20) / item);
 
     // Copy straight from the memory map where the driver lets us pin it; the pages stay in the page cache.
