@@ -176,6 +176,7 @@ def main():
     ap.add_argument("--gib", type=float, default=2.5)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json")
+    ap.add_argument("--sweep", action="store_true", help="time every staging configuration")
     args = ap.parse_args()
     import torch
     R = {"machine": {"gpu": torch.cuda.get_device_name(0), "cpus": os.cpu_count(), "torch": torch.__version__,
@@ -202,9 +203,10 @@ def main():
               f"{r['peak_rss_kib'] / 1024:.0f} MiB |", flush=True)
 
     # Staging configurations (buffers x chunk MiB) and direct registration, on the float32 tensor.
+    # (--sweep: all of 2..4 buffers x 16..64 MiB; by default the two that decided the defaults.)
     sweep = {}
-    for stages in (2, 3, 4):
-        for mb in (16, 32, 64):
+    for stages in ((2, 3, 4) if args.sweep else (2, 3)):
+        for mb in ((16, 32, 64) if args.sweep else (64,)):
             sweep[f"cuda auto, {stages} x {mb} MiB"] = {"CKPTLENS_CUDA_STAGES": str(stages), "CKPTLENS_CUDA_CHUNK_MB": str(mb)}
     sweep["cuda auto, registered"] = {"CKPTLENS_CUDA_REGISTER": "1"}
     runs["sweep"] = {}
@@ -216,6 +218,9 @@ def main():
         runs[dt] = {
             "cuda auto": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cuda")),
             "cuda range": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cuda", "--range", "-0.05", "0.05")),
+            "cuda auto, aggregated": run_bench(args.bench, p, "t", args.reps, env={"CKPTLENS_CUDA_AGGREGATE": "1"}, extra=("--backend", "cuda")),
+            "cuda range, aggregated": run_bench(args.bench, p, "t", args.reps, env={"CKPTLENS_CUDA_AGGREGATE": "1"},
+                                                extra=("--backend", "cuda", "--range", "-0.05", "0.05")),
             "cpu auto": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cpu")),
             "cpu range": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cpu", "--range", "-0.05", "0.05")),
         }
