@@ -218,9 +218,6 @@ def main():
         runs[dt] = {
             "cuda auto": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cuda")),
             "cuda range": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cuda", "--range", "-0.05", "0.05")),
-            "cuda auto, aggregated": run_bench(args.bench, p, "t", args.reps, env={"CKPTLENS_CUDA_AGGREGATE": "1"}, extra=("--backend", "cuda")),
-            "cuda range, aggregated": run_bench(args.bench, p, "t", args.reps, env={"CKPTLENS_CUDA_AGGREGATE": "1"},
-                                                extra=("--backend", "cuda", "--range", "-0.05", "0.05")),
             "cpu auto": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cpu")),
             "cpu range": run_bench(args.bench, p, "t", args.reps, extra=("--backend", "cpu", "--range", "-0.05", "0.05")),
         }

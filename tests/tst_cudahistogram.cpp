@@ -28,19 +28,15 @@ private:
     std::map<QString, int> m_tensor;
 };
 
-// The backend's ways of moving data: default (three 64 MiB staging buffers), "register" (copies straight from the
-// registered memory map), "chunks" (four 4 MiB buffers: many chunks, the ring wrapping often), "aggregate"
-// (warp-aggregated bin counts).
+// The backend's ways of moving data: default (two 64 MiB staging buffers), "register" (copies straight from the
+// registered memory map), "chunks" (four 4 MiB buffers: many chunks, the ring wrapping often).
 static void setMode(const QString& mode)
 {
     qunsetenv("CKPTLENS_CUDA_REGISTER");
     qunsetenv("CKPTLENS_CUDA_STAGES");
     qunsetenv("CKPTLENS_CUDA_CHUNK_MB");
-    qunsetenv("CKPTLENS_CUDA_AGGREGATE");
     if (mode == QLatin1String("register"))
         qputenv("CKPTLENS_CUDA_REGISTER", "1");
-    if (mode == QLatin1String("aggregate"))
-        qputenv("CKPTLENS_CUDA_AGGREGATE", "1");
     if (mode == QLatin1String("chunks")) {
         qputenv("CKPTLENS_CUDA_STAGES", "4");
         qputenv("CKPTLENS_CUDA_CHUNK_MB", "4");
@@ -83,8 +79,8 @@ void TestCudaHistogram::adversarial_data()
     for (const auto& [name, tensor] : m_tensor) {
         const auto requests = test::adversarialRequests(m_ck->tensors[size_t(tensor)].dtype);
         for (int r = 0; r < int(requests.size()); ++r)
-            for (const char* mode : { "", "register", "chunks", "aggregate" }) {
-                if (*mode && std::strcmp(mode, "aggregate") != 0 && !name.endsWith(QLatin1String(".big")))
+            for (const char* mode : { "", "register", "chunks" }) {
+                if (*mode && !name.endsWith(QLatin1String(".big")))
                     continue; // small tensors take one chunk, always staged
                 QTest::addRow("%s #%d %s", qPrintable(name), r, mode) << name << r << QString::fromLatin1(mode);
             }
@@ -125,7 +121,7 @@ void TestCudaHistogram::severalGigabytes_data()
     QTest::addColumn<QString>("mode");
     for (const char* name : { "f32", "bf16" })
         for (bool ranged : { false, true })
-            for (const char* mode : { "", "register", "chunks", "aggregate" })
+            for (const char* mode : { "", "register", "chunks" })
                 QTest::addRow("%s%s %s", name, ranged ? " range" : " auto", mode) << QString::fromLatin1(name) << ranged << QString::fromLatin1(mode);
 }
 

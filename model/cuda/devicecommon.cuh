@@ -197,8 +197,7 @@ struct DeviceBuffers {
 
 // Tuning switches, read per request (bench/bench_gpu.py sweeps them): CKPTLENS_CUDA_REGISTER=1 copies dense
 // tensors straight from the registered memory map instead of staging them (measured slower on an H200: pinning the
-// pages costs more than the gather); CKPTLENS_CUDA_STAGES (2..4), CKPTLENS_CUDA_CHUNK_MB (4..64) and
-// CKPTLENS_CUDA_AGGREGATE=1 (lanes of a warp that hit the same bin add once).
+// pages costs more than the gather); CKPTLENS_CUDA_STAGES (2..4) and CKPTLENS_CUDA_CHUNK_MB (4..64).
 inline long envNumber(const char* name, long fallback, long lo, long hi)
 {
     const char* s = std::getenv(name);
