@@ -1166,6 +1166,7 @@ void CompareWindow::renderPair()
                     .arg(100.0 * double(m.differing) / double(n), 0, 'g', 3)
               : QLocale().toString(qlonglong(m.differing)));
         line(tr("not close"), QLocale().toString(qlonglong(m.notClose)));
+        line(tr("compared on"), m.backend == QLatin1String("cuda") ? tr("GPU (CUDA)") : m.identical ? tr("CPU (same bytes)") : tr("CPU"));
         metrics = QStringLiteral("<h4>%1</h4><table cellspacing=\"0\" cellpadding=\"2\">%2</table>")
                       .arg(tr("Difference"), metrics);
     }
