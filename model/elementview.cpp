@@ -63,6 +63,8 @@ Expected<ElementView> elementViewForScan(const Checkpoint& ck, int tensor)
 
 void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, double* out)
 {
+    if (count <= 0) // also keeps an empty tensor's zero extent out of the index arithmetic below
+        return;
     const size_t dims = v.shape.size();
     std::vector<std::int64_t> idx(dims);
     std::int64_t rest = begin, offset = 0;
@@ -91,6 +93,8 @@ void decodeRange(const ElementView& v, std::int64_t begin, std::int64_t count, d
 
 void gatherRange(const ElementView& v, std::int64_t begin, std::int64_t count, std::uint8_t* out)
 {
+    if (count <= 0)
+        return;
     const int item = v.itemSize;
     if (isDense(v)) {
         std::memcpy(out, v.base + begin * item, size_t(count * item));

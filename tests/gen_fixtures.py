@@ -380,6 +380,17 @@ def histogram_fixtures(out):
     d["bools"] = torch.rand(100, generator=g) > 0.3
     d["uint8"] = torch.randint(0, 256, (500,), generator=g, dtype=torch.uint8)
     d["complex"] = torch.randn(200, generator=g, dtype=torch.complex64)
+    # Large enough for the one-pass path of <= 16-bit dtypes (counts of each bit pattern): 4x their pattern count.
+    big = torch.randn(300000, generator=g) * 4
+    big[::9973] = float("nan")
+    big[5::7919] = float("inf")
+    big[7::7907] = -0.0
+    d["big_bf16"] = big.bfloat16()
+    d["big_f16_t"] = big.reshape(600, 500).half().t()
+    d["big_int16"] = torch.randint(-30000, 30000, (300000,), generator=g, dtype=torch.int16)
+    d["big_uint8"] = torch.randint(0, 256, (5000,), generator=g, dtype=torch.uint8)
+    d["big_int8"] = torch.randint(-128, 128, (5000,), generator=g, dtype=torch.int8)
+    d["big_bools"] = torch.rand(5000, generator=g) > 0.5
     torch.save(d, os.path.join(out, "hist.pth"))
     truth = {name: [dict(req, **numpy_histogram(t, req)) for req in HIST_REQUESTS] for name, t in d.items()}
     with open(os.path.join(out, "hist_truth.json"), "w") as fh:

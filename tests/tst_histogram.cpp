@@ -1,8 +1,12 @@
 // Histograms equal numpy.histogram exactly (tests/gen_fixtures.py stores numpy's counts and edges for every
 // tensor of hist.pth and several requests), on the CPU backend and, where a CUDA device exists, on the GPU.
+#include "adversarialtensors.h"
+#include "model/elementview.h"
 #include "model/histogram.h"
 #include "model/tensorlist.h"
 #include "testutil.h"
+
+#include <QTemporaryDir>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,12 +25,15 @@ private slots:
     void matchesNumpy();
     void cudaMatchesCpu_data();
     void cudaMatchesCpu();
+    void patternCountsMatchElementRule_data();
+    void patternCountsMatchElementRule();
     void edgesAreNumpyLinspace();
     void badRequests();
     void cli();
 
 private:
     CheckpointPtr m_ck;
+    CheckpointPtr m_patterns;
     std::map<QString, int> m_tensor;
 };
 
@@ -113,6 +120,96 @@ void TestHistogram::cudaMatchesCpu()
     if (gpu.scale == HistScale::Linear && t != DType::Complex64 && t != DType::Complex128) // magnitudes stay on the CPU
         QCOMPARE(b->backend, QStringLiteral("cuda"));
     QCOMPARE(*b, *a);
+}
+
+// Dtypes of <= 16 bits are binned by counting bit patterns; this checks them against the rule applied element by
+// element (decoded, then histogramBin against the same edges), on every bit pattern, smooth data and edge values of
+// bfloat16, float16, float8, int8/16, uint8/16 and bool, in linear and log scale, with automatic and given ranges.
+void TestHistogram::patternCountsMatchElementRule_data()
+{
+    QTest::addColumn<int>("index");
+    QTest::addColumn<int>("request");
+    static QTemporaryDir dir;
+    static CheckpointPtr ck;
+    if (!ck) {
+        std::vector<test::RawTensor> small;
+        for (auto& t : test::adversarialTensors(300007))
+            if (dtypeItemSize(t.dtype) <= 2)
+                small.push_back(std::move(t));
+        const QString path = dir.filePath(QStringLiteral("small.safetensors"));
+        QVERIFY(test::writeRawSafetensors(path, small));
+        auto opened = openCheckpoint(path);
+        QVERIFY(opened);
+        ck = *opened;
+    }
+    m_patterns = ck;
+    for (const auto& e : listTensors(*ck))
+        for (int r = 0; r < 14; ++r)
+            QTest::addRow("%s #%d", qPrintable(e.path.join(QLatin1Char('.'))), r) << e.tensor << r;
+}
+
+void TestHistogram::patternCountsMatchElementRule()
+{
+    QFETCH(int, index);
+    QFETCH(int, request);
+    const Checkpoint& ck = *m_patterns;
+    auto requests = test::adversarialRequests(ck.tensors[size_t(index)].dtype);
+    HistRequest log;
+    log.scale = HistScale::Log10Abs;
+    log.bins = 16;
+    requests.push_back(log);
+    log.range = std::pair { -3.0, 2.0 };
+    requests.push_back(log);
+    const HistRequest r = requests[size_t(request)];
+    auto h = computeHistogram(ck, index, r);
+    QVERIFY2(h, h ? "" : qPrintable(h.error().message()));
+    auto v = elementView(ck, index);
+    QVERIFY(v);
+    std::vector<double> x(size_t(v->numel));
+    decodeRange(*v, 0, v->numel, x.data());
+    auto scaled = [&](double d) { return r.scale == HistScale::Linear ? d : std::log10(std::fabs(d)); };
+    double lo = 0, hi = 1;
+    if (r.range) {
+        lo = r.range->first;
+        hi = r.range->second;
+    } else {
+        double mn = INFINITY, mx = -INFINITY;
+        for (double d : x)
+            if (std::isfinite(scaled(d)) && !(r.scale != HistScale::Linear && d == 0)) {
+                mn = std::min(mn, scaled(d));
+                mx = std::max(mx, scaled(d));
+            }
+        if (mn <= mx) {
+            lo = mn;
+            hi = mx;
+        }
+    }
+    Histogram want;
+    want.edges = histogramEdges(lo, hi, r.bins);
+    want.counts.assign(size_t(r.bins), 0);
+    for (double d : x) {
+        if (std::isnan(d)) {
+            ++want.nan;
+            continue;
+        }
+        if (std::isinf(d)) {
+            ++want.inf;
+            continue;
+        }
+        if (d == 0) {
+            ++want.zeros;
+            if (r.scale != HistScale::Linear)
+                continue;
+        }
+        const double s = scaled(d);
+        if (s < want.edges.front())
+            ++want.underflow;
+        else if (s > want.edges.back())
+            ++want.overflow;
+        else
+            ++want.counts[size_t(histogramBin(s, want.edges.data(), r.bins, want.edges.front(), want.edges.back()))];
+    }
+    QCOMPARE(*h, want);
 }
 
 void TestHistogram::edgesAreNumpyLinspace()
