@@ -2,8 +2,10 @@
 
 #include "model/elementview.h"
 #include "model/parallel.h"
+#include "model/patterncounts.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -20,10 +22,16 @@ struct Accumulator {
 
     void addChunk(const double* v, std::int64_t count)
     {
+        addChunkOf([v](std::int64_t i) { return v[i]; }, count);
+    }
+    // `at(i)` gives element i as a double: decoded doubles, or floats read straight from the memory map.
+    template <typename At>
+    void addChunkOf(At at, std::int64_t count)
+    {
         std::int64_t finite = 0;
         double sum = 0, sq = 0, lo = min, hi = max;
         for (std::int64_t i = 0; i < count; ++i) {
-            const double x = v[i];
+            const double x = at(i);
             if (!std::isfinite(x)) {
                 nan += std::isnan(x);
                 inf += std::isinf(x);
@@ -43,11 +51,13 @@ struct Accumulator {
         absmax = std::max(std::fabs(lo), std::fabs(hi));
         const double chunkMean = sum / double(finite);
         double chunkM2 = 0;
-        for (std::int64_t i = 0; i < count; ++i)
-            if (std::isfinite(v[i])) {
-                const double d = v[i] - chunkMean;
+        for (std::int64_t i = 0; i < count; ++i) {
+            const double x = at(i);
+            if (std::isfinite(x)) {
+                const double d = x - chunkMean;
                 chunkM2 += d * d;
             }
+        }
         merge(finite, chunkMean, chunkM2, sq);
     }
 
@@ -79,35 +89,10 @@ struct Accumulator {
 
 constexpr std::int64_t kChunk = 1 << 15; // 256 KiB of doubles: stays in L2 for the second pass
 
-} // namespace
-
-Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
+TensorStats finish(const Accumulator& all, std::int64_t numel)
 {
-    auto view = elementViewForScan(ck, tensor);
-    if (!view)
-        return view.error();
-    const ElementView& v = *view;
-    // Small tensors are not worth waking threads for.
-    const int workers = v.numel < 4 * kChunk ? 1 : (threads > 0 ? threads : defaultThreadCount());
-    std::vector<Accumulator> acc(static_cast<size_t>(workers));
-    std::vector<std::vector<double>> buffers(static_cast<size_t>(workers));
-    const bool done = parallelChunks(
-        v.numel, kChunk, workers,
-        [&](std::int64_t begin, std::int64_t count, int w) {
-            auto& buf = buffers[size_t(w)];
-            buf.resize(size_t(kChunk));
-            decodeRange(v, begin, count, buf.data());
-            acc[size_t(w)].addChunk(buf.data(), count);
-        },
-        cancel);
-    if (!done)
-        return Error { ErrorKind::Io, ck.path, QStringLiteral("tensor %1").arg(tensor), QStringLiteral("cancelled") };
-    Accumulator all;
-    for (const auto& a : acc)
-        all.merge(a);
-
     TensorStats s;
-    s.numel = v.numel;
+    s.numel = numel;
     s.finite = all.n;
     s.zeros = all.zeros;
     s.nan = all.nan;
@@ -122,6 +107,88 @@ Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads
     if (all.n > 1)
         s.std = std::sqrt(all.m2 / double(all.n - 1));
     return s;
+}
+
+// <= 16-bit dtypes: one pass of pattern counts, then the moments over the distinct values weighted by their counts
+// (the mean first, then the squared deviations: two passes over at most 65,536 values).
+Expected<TensorStats> statsFromPatterns(const Checkpoint& ck, int tensor, const ElementView& v, int workers, const std::atomic<bool>* cancel)
+{
+    const auto counts = countPatterns(v, workers, cancel);
+    if (!counts)
+        return Error { ErrorKind::Io, ck.path, QStringLiteral("tensor %1").arg(tensor), QStringLiteral("cancelled") };
+    const std::vector<double> value = patternValues(v);
+    Accumulator a;
+    double sum = 0;
+    for (size_t p = 0; p < value.size(); ++p) {
+        const std::int64_t c = (*counts)[p];
+        const double x = value[p];
+        if (!c)
+            continue;
+        if (!std::isfinite(x)) {
+            (std::isnan(x) ? a.nan : a.inf) += c;
+            continue;
+        }
+        a.n += c;
+        a.zeros += x == 0 ? c : 0;
+        sum += double(c) * x;
+        a.sumsq += double(c) * x * x;
+        a.min = std::min(a.min, x);
+        a.max = std::max(a.max, x);
+    }
+    if (a.n) {
+        a.mean = sum / double(a.n);
+        for (size_t p = 0; p < value.size(); ++p)
+            if ((*counts)[p] && std::isfinite(value[p])) {
+                const double d = value[p] - a.mean;
+                a.m2 += double((*counts)[p]) * d * d;
+            }
+        a.absmax = std::max(std::fabs(a.min), std::fabs(a.max));
+    }
+    return finish(a, v.numel);
+}
+
+} // namespace
+
+Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
+{
+    auto view = elementViewForScan(ck, tensor);
+    if (!view)
+        return view.error();
+    const ElementView& v = *view;
+    // Small tensors are not worth waking threads for.
+    const int workers = v.numel < 4 * kChunk ? 1 : (threads > 0 ? threads : defaultThreadCount());
+    if (patternCountable(v))
+        return statsFromPatterns(ck, tensor, v, workers, cancel);
+    // Dense float32, the common case: read in place, no decoded copy.
+    const bool directF32 = v.dtype == DType::Float32 && isDense(v) && !v.swap;
+    std::vector<Accumulator> acc(static_cast<size_t>(workers));
+    std::vector<std::vector<double>> buffers(static_cast<size_t>(workers));
+    const bool done = parallelChunks(
+        v.numel, kChunk, workers,
+        [&](std::int64_t begin, std::int64_t count, int w) {
+            if (directF32) {
+                const std::uint8_t* p = v.base + begin * 4;
+                acc[size_t(w)].addChunkOf(
+                    [p](std::int64_t i) {
+                        float f;
+                        std::memcpy(&f, p + 4 * i, 4);
+                        return double(f);
+                    },
+                    count);
+                return;
+            }
+            auto& buf = buffers[size_t(w)];
+            buf.resize(size_t(kChunk));
+            decodeRange(v, begin, count, buf.data());
+            acc[size_t(w)].addChunk(buf.data(), count);
+        },
+        cancel);
+    if (!done)
+        return Error { ErrorKind::Io, ck.path, QStringLiteral("tensor %1").arg(tensor), QStringLiteral("cancelled") };
+    Accumulator all;
+    for (const auto& a : acc)
+        all.merge(a);
+    return finish(all, v.numel);
 }
 
 QJsonObject statsToJson(const TensorStats& s)
