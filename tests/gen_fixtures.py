@@ -98,6 +98,17 @@ def value_cases():
     d["big_t"] = big.t()
     d["big_strided"] = big[::3, 1::7]
     d["big_bf16"] = big.bfloat16()
+    # Large <= 16-bit tensors take the pattern-count path (model/patterncounts.h), strided and with specials too.
+    half = big.half()
+    half.view(-1)[::4999] = float("nan")
+    half.view(-1)[3::7001] = float("-inf")
+    half.view(-1)[5::3001] = -0.0
+    d["big_f16_specials"] = half
+    d["big_bf16_t"] = big.bfloat16().t()
+    d["big_int16"] = torch.randint(-32768, 32767, (300000,), generator=g, dtype=torch.int16)
+    d["big_uint8"] = torch.randint(0, 256, (5000,), generator=g, dtype=torch.uint8)
+    d["big_int8"] = torch.randint(-128, 128, (5000,), generator=g, dtype=torch.int8)
+    d["big_bool"] = torch.rand(5000, generator=g) > 0.7
     d["all_nan"] = torch.full((5,), float("nan"))
     d["one_value"] = torch.tensor([4.0])
     d["ints_extreme"] = torch.tensor([-(2 ** 63), 2 ** 63 - 1, 0], dtype=torch.int64)
