@@ -1,11 +1,13 @@
-// ckptlens-bench-hist FILE KEY|--all [--bins N] [--reps N] [--range LO HI] [--backend cpu|cuda|auto] [--diff OTHER]
+// ckptlens-bench-hist FILE KEY|--all [--bins N] [--reps N] [--range LO HI] [--backend cpu|cuda|auto] [--diff OTHER] [--stats]
 // Times computeHistogram (one tensor), profileTensors (--all: statistics + histograms of every tensor) or
-// comparePair (--diff OTHER: KEY in FILE against KEY in OTHER; bytes counts both) REPS times in one process after one untimed warm-up run, and prints one JSON object: the runs in ms, best and median,
+// comparePair (--diff OTHER: KEY in FILE against KEY in OTHER; bytes counts both) or computeStats (--stats) REPS
+// times in one process after one untimed warm-up run, and prints one JSON object: the runs in ms, best and median,
 // GB/s over the tensor bytes, the backend that ran and the peak RSS. Timings only; nothing is asserted.
 #include "model/diff.h"
 #include "model/histogram.h"
 #include "model/tensorlist.h"
 #include "model/tensorprofile.h"
+#include "model/tensorstats.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -31,6 +33,7 @@ int main(int argc, char** argv)
     HistRequest request;
     int reps = 5;
     QString other;
+    bool stats = false;
     for (int i = 3; i < args.size(); ++i) {
         if (args[i] == QLatin1String("--bins") && i + 1 < args.size())
             request.bins = args[++i].toInt();
@@ -39,6 +42,8 @@ int main(int argc, char** argv)
         else if (args[i] == QLatin1String("--range") && i + 2 < args.size()) {
             request.range = std::pair { args[i + 1].toDouble(), args[i + 2].toDouble() };
             i += 2;
+        } else if (args[i] == QLatin1String("--stats")) {
+            stats = true;
         } else if (args[i] == QLatin1String("--diff") && i + 1 < args.size()) {
             other = args[++i];
         } else if (args[i] == QLatin1String("--backend") && i + 1 < args.size()) {
@@ -91,6 +96,10 @@ int main(int argc, char** argv)
     }
     QString backend;
     auto once = [&]() -> bool {
+        if (stats) {
+            backend = QStringLiteral("cpu");
+            return bool(computeStats(**ck, tensor));
+        }
         if (second) {
             auto m = comparePair(**ck, tensor, *second, tensor, 1e-5, 1e-8, 0, nullptr, request.backend);
             if (m)

@@ -5,6 +5,9 @@
 #include "model/patterncounts.h"
 
 #include <cmath>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -24,6 +27,110 @@ struct Accumulator {
     {
         addChunkOf([v](std::int64_t i) { return v[i]; }, count);
     }
+#if defined(__SSE2__)
+    // Dense float32 straight from the memory map, four elements per step in SSE2 (x86-64's baseline): the loop is
+    // bound by instructions (the two vCPUs of the benchmark machine share one core), and the scalar loop spends
+    // about 13 per element. Runs of four holding a NaN or an infinity take the scalar rule element by element.
+    void addFloats(const std::uint8_t* p, std::int64_t count)
+    {
+        static constexpr std::uint8_t kOnes[16] = { 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 };
+        const __m128i expMask = _mm_set1_epi32(0x7f800000);
+        auto special = [&](__m128 f) {
+            const __m128i e = _mm_and_si128(_mm_castps_si128(f), expMask);
+            return _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(e, expMask)));
+        };
+        auto load = [p](std::int64_t i) { return _mm_loadu_ps(reinterpret_cast<const float*>(p + 4 * i)); };
+        __m128d sA = _mm_setzero_pd(), sB = sA, qA = sA, qB = sA;
+        __m128d loA = _mm_set1_pd(min), loB = loA, hiA = _mm_set1_pd(max), hiB = hiA;
+        std::int64_t finite = 0, zero = 0;
+        double s = 0, q = 0, lo = min, hi = max; // the scalar path's share
+        auto scalar = [&](double x) {
+            if (!std::isfinite(x)) {
+                nan += std::isnan(x);
+                inf += std::isinf(x);
+                return;
+            }
+            ++finite;
+            zero += x == 0;
+            s += x;
+            q += x * x;
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        };
+        float tmp[4];
+        std::int64_t i = 0;
+        for (; i + 4 <= count; i += 4) {
+            const __m128 f = load(i);
+            if (special(f)) {
+                _mm_storeu_ps(tmp, f);
+                for (float x : tmp)
+                    scalar(double(x));
+                continue;
+            }
+            const __m128d a = _mm_cvtps_pd(f), b = _mm_cvtps_pd(_mm_movehl_ps(f, f));
+            zero += kOnes[_mm_movemask_ps(_mm_cmpeq_ps(f, _mm_setzero_ps()))];
+            finite += 4;
+            sA = _mm_add_pd(sA, a);
+            sB = _mm_add_pd(sB, b);
+            qA = _mm_add_pd(qA, _mm_mul_pd(a, a));
+            qB = _mm_add_pd(qB, _mm_mul_pd(b, b));
+            loA = _mm_min_pd(loA, a);
+            loB = _mm_min_pd(loB, b);
+            hiA = _mm_max_pd(hiA, a);
+            hiB = _mm_max_pd(hiB, b);
+        }
+        for (; i < count; ++i) {
+            float x;
+            std::memcpy(&x, p + 4 * i, 4);
+            scalar(double(x));
+        }
+        zeros += zero;
+        if (!finite)
+            return;
+        double v[2];
+        auto sum2 = [&](__m128d x) {
+            _mm_storeu_pd(v, x);
+            return v[0] + v[1];
+        };
+        auto min2 = [&](__m128d x) {
+            _mm_storeu_pd(v, x);
+            return std::min(v[0], v[1]);
+        };
+        auto max2 = [&](__m128d x) {
+            _mm_storeu_pd(v, x);
+            return std::max(v[0], v[1]);
+        };
+        min = std::min({ lo, min2(loA), min2(loB) });
+        max = std::max({ hi, max2(hiA), max2(hiB) });
+        absmax = std::max(std::fabs(min), std::fabs(max));
+        const double chunkMean = (sum2(sA) + sum2(sB) + s) / double(finite);
+        const double sq = sum2(qA) + sum2(qB) + q;
+        const __m128d m = _mm_set1_pd(chunkMean);
+        __m128d eA = _mm_setzero_pd(), eB = eA;
+        double e = 0;
+        for (i = 0; i + 4 <= count; i += 4) {
+            const __m128 f = load(i);
+            if (special(f)) {
+                _mm_storeu_ps(tmp, f);
+                for (float x : tmp)
+                    if (std::isfinite(x))
+                        e += (double(x) - chunkMean) * (double(x) - chunkMean);
+                continue;
+            }
+            const __m128d a = _mm_sub_pd(_mm_cvtps_pd(f), m), b = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(f, f)), m);
+            eA = _mm_add_pd(eA, _mm_mul_pd(a, a));
+            eB = _mm_add_pd(eB, _mm_mul_pd(b, b));
+        }
+        for (; i < count; ++i) {
+            float x;
+            std::memcpy(&x, p + 4 * i, 4);
+            if (std::isfinite(x))
+                e += (double(x) - chunkMean) * (double(x) - chunkMean);
+        }
+        merge(finite, chunkMean, sum2(eA) + sum2(eB) + e, sq);
+    }
+#endif
+
     // `at(i)` gives element i as a double: decoded doubles, or floats read straight from the memory map.
     template <typename At>
     void addChunkOf(At at, std::int64_t count)
@@ -167,6 +274,10 @@ Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads
         v.numel, kChunk, workers,
         [&](std::int64_t begin, std::int64_t count, int w) {
             if (directF32) {
+#if defined(__SSE2__)
+                acc[size_t(w)].addFloats(v.base + begin * 4, count);
+                return;
+#endif
                 const std::uint8_t* p = v.base + begin * 4;
                 acc[size_t(w)].addChunkOf(
                     [p](std::int64_t i) {
