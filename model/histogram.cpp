@@ -147,6 +147,13 @@ void binF32Sse2(const std::uint8_t* base, std::int64_t begin, std::int64_t count
     std::int64_t* counts = p.counts.data();
     static constexpr std::uint8_t kOnes[16] = { 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4 };
     const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vscale = _mm_set1_pd(scale);
+    // The correction against the edges can only change the estimate for values within rounding distance of an
+    // edge. The estimate f = (x - lo) * scale and an edge's position are each off by at most a few ulps of
+    // (|lo| + |hi|) in units of a bin; when that is below 1e-7 of a bin, a fractional part of f at least 1e-6 away
+    // from an integer settles the bin without looking at the edges. Ranges far from zero relative to their width
+    // (lo = 1e8, hi = 1e8 + 1e-3) fail the bound and always take the correction.
+    const bool settle = (std::fabs(lo) + std::fabs(hi)) / (hi - lo) * double(bins) < 1e8;
+    const __m128d margin = _mm_set1_pd(1e-6), oneMinus = _mm_set1_pd(1 - 1e-6);
     const float* f = reinterpret_cast<const float*>(base) + begin;
     std::int64_t i = 0;
     alignas(16) std::int32_t idx[4];
@@ -162,9 +169,22 @@ void binF32Sse2(const std::uint8_t* base, std::int64_t begin, std::int64_t count
         }
         p.zeros += kOnes[_mm_movemask_ps(_mm_cmpeq_ps(x, _mm_setzero_ps()))];
         // (x - lo) * scale is within [0, bins]: truncation to int32 cannot overflow.
-        const __m128i ia = _mm_cvttpd_epi32(_mm_mul_pd(_mm_sub_pd(a, vlo), vscale));
-        const __m128i ib = _mm_cvttpd_epi32(_mm_mul_pd(_mm_sub_pd(b, vlo), vscale));
+        const __m128d fa = _mm_mul_pd(_mm_sub_pd(a, vlo), vscale), fb = _mm_mul_pd(_mm_sub_pd(b, vlo), vscale);
+        const __m128i ia = _mm_cvttpd_epi32(fa);
+        const __m128i ib = _mm_cvttpd_epi32(fb);
         _mm_store_si128(reinterpret_cast<__m128i*>(idx), _mm_unpacklo_epi64(ia, ib));
+        if (settle) {
+            const __m128d ra = _mm_sub_pd(fa, _mm_cvtepi32_pd(ia)), rb = _mm_sub_pd(fb, _mm_cvtepi32_pd(ib));
+            const int clear = _mm_movemask_pd(_mm_and_pd(_mm_cmpge_pd(ra, margin), _mm_cmple_pd(ra, oneMinus)))
+                | (_mm_movemask_pd(_mm_and_pd(_mm_cmpge_pd(rb, margin), _mm_cmple_pd(rb, oneMinus))) << 2);
+            if (clear == 15) { // f < bins here: its fraction would be 0 at f == bins
+                ++counts[(i & (kLanes - 1)) * bins + idx[0]];
+                ++counts[((i + 1) & (kLanes - 1)) * bins + idx[1]];
+                ++counts[((i + 2) & (kLanes - 1)) * bins + idx[2]];
+                ++counts[((i + 3) & (kLanes - 1)) * bins + idx[3]];
+                continue;
+            }
+        }
         _mm_store_pd(xs, a);
         _mm_store_pd(xs + 2, b);
         for (int k = 0; k < 4; ++k) {
