@@ -336,6 +336,10 @@ int histAllCommand(const Checkpoint& ck, const QString& keyGlob, const HistReque
             pr.tensors.push_back(e.tensor);
         entries.push_back(std::move(e));
     }
+    if (entries.empty()) {
+        std::fprintf(stderr, "ckptlens-cli: no tensor matches '%s'\n", qPrintable(keyGlob));
+        return Unreadable;
+    }
     QElapsedTimer timer;
     timer.start();
     auto profiles = profileTensors(ck, pr);

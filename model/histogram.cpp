@@ -241,9 +241,15 @@ Expected<Histogram> computeHistogram(const Checkpoint& ck, int tensor, const His
             h->milliseconds = double(timer.nsecsElapsed()) / 1e6;
             return h;
         }
-        spdlog::warn("CUDA histogram failed ({}); using the CPU", h.error().what.toStdString());
+        if (cancel && cancel->load())
+            return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
+        if (h.error().kind != ErrorKind::Unsupported) // complex or byte-swapped: the CPU's by design
+            spdlog::warn("CUDA histogram failed ({}); using the CPU", h.error().what.toStdString());
     } else if (request.backend == HistBackend::Cuda) {
-        spdlog::warn("no CUDA device for the histogram; using the CPU");
+        if (request.scale != HistScale::Linear)
+            spdlog::info("log-scale histograms are binned on the CPU (the device's log10 rounds differently)");
+        else
+            spdlog::warn("no CUDA device for the histogram; using the CPU");
     }
 #else
     if (request.backend == HistBackend::Cuda)

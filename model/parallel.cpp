@@ -1,6 +1,7 @@
 #include "model/parallel.h"
 
 #include <algorithm>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -49,6 +50,8 @@ struct WorkerPool::Job {
     const Fn* fn = nullptr;
     std::int64_t total = 0, chunk = 1, chunks = 0;
     std::atomic<std::int64_t> next { 0 }, finished { 0 };
+    std::mutex errorMutex;
+    std::exception_ptr error; // the first exception a chunk threw, rethrown by run() once every chunk is done
 };
 
 WorkerPool::WorkerPool(int threads)
@@ -76,7 +79,13 @@ void WorkerPool::drain(Job& job, int worker)
         if (c >= job.chunks)
             return;
         const std::int64_t begin = c * job.chunk;
-        (*job.fn)(begin, std::min(job.chunk, job.total - begin), worker);
+        try {
+            (*job.fn)(begin, std::min(job.chunk, job.total - begin), worker);
+        } catch (...) {
+            std::lock_guard lock(job.errorMutex);
+            if (!job.error)
+                job.error = std::current_exception();
+        }
         if (job.finished.fetch_add(1) + 1 == job.chunks) {
             std::lock_guard lock(m_mutex);
             m_done.notify_all();
@@ -122,6 +131,8 @@ void WorkerPool::run(std::int64_t total, std::int64_t chunk, const Fn& fn)
     drain(*job, 0);
     std::unique_lock lock(m_mutex);
     m_done.wait(lock, [&] { return job->finished.load() == job->chunks; });
+    if (job->error)
+        std::rethrow_exception(job->error);
 }
 
 } // namespace ckpt

@@ -21,7 +21,8 @@ int defaultThreadCount();
 
 // parallelChunks on threads that stay: for callers that split many short pieces of work in a row (a 64 MiB chunk
 // gathered every millisecond or two), where starting threads each time would cost a noticeable share. The caller's
-// thread works too (worker 0). One run at a time per pool.
+// thread works too (worker 0). One run at a time per pool. An exception from fn is rethrown by run() after every
+// chunk is done (the other chunks still run), so fn is never called after run() returns.
 class WorkerPool {
 public:
     using Fn = std::function<void(std::int64_t begin, std::int64_t count, int worker)>;

@@ -262,6 +262,32 @@ void TestHistogram::cli()
     QCOMPARE(o[QLatin1String("inf")].toInt(), 1);
     QCOMPARE(o[QLatin1String("backend")].toString(), QStringLiteral("cpu"));
     QCOMPARE(o[QLatin1String("edges")].toArray().size(), 5);
+
+    // hist --all: every tensor's statistics and histogram, in listing order; a --key that matches nothing is an error.
+    p.start(QStringLiteral(CKPTLENS_CLI), { QStringLiteral("hist"), test::fixture(QStringLiteral("hist.pth")), QStringLiteral("--all"),
+                                              QStringLiteral("--bins"), QStringLiteral("10"), QStringLiteral("--json") });
+    QVERIFY(p.waitForFinished(30'000));
+    QCOMPARE(p.exitCode(), 0);
+    const QJsonArray all = QJsonDocument::fromJson(p.readAllStandardOutput()).object()[QLatin1String("tensors")].toArray();
+    QCOMPARE(all.size(), qsizetype(m_tensor.size()));
+    for (const auto& t : all) {
+        const QJsonObject e = t.toObject();
+        const QString name = e[QLatin1String("path")].toArray()[0].toString();
+        HistRequest r;
+        r.bins = 10;
+        r.backend = HistBackend::Cpu;
+        auto h = computeHistogram(*m_ck, m_tensor.at(name), r);
+        QVERIFY2(h, qPrintable(name));
+        QCOMPARE(e[QLatin1String("histogram")].toObject()[QLatin1String("counts")].toArray().size(), qsizetype(10));
+        for (int b = 0; b < 10; ++b)
+            QCOMPARE(e[QLatin1String("histogram")].toObject()[QLatin1String("counts")].toArray()[b].toInteger(), h->counts[size_t(b)]);
+        QVERIFY2(e.contains(QLatin1String("stats")), qPrintable(name));
+    }
+    p.start(QStringLiteral(CKPTLENS_CLI), { QStringLiteral("hist"), test::fixture(QStringLiteral("hist.pth")), QStringLiteral("--all"),
+                                              QStringLiteral("--key"), QStringLiteral("no_such_*") });
+    QVERIFY(p.waitForFinished(30'000));
+    QCOMPARE(p.exitCode(), 2);
+    QVERIFY(p.readAllStandardError().contains("no tensor matches"));
 }
 
 QTEST_GUILESS_MAIN(TestHistogram)

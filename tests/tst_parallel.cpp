@@ -4,6 +4,8 @@
 
 #include <QtTest>
 
+#include <stdexcept>
+
 using namespace ckpt;
 
 class TestParallel : public QObject {
@@ -11,6 +13,7 @@ class TestParallel : public QObject {
 private slots:
     void everyChunkOnce_data();
     void everyChunkOnce();
+    void exceptionWaitsForEveryChunk();
 };
 
 void TestParallel::everyChunkOnce_data()
@@ -48,6 +51,33 @@ void TestParallel::everyChunkOnce()
         pool.run(total, chunk, fn);
         check("pool");
     }
+}
+
+// A chunk that throws does not leave other chunks running after run() returns: every chunk still runs once, then
+// the exception comes out of run(), and the pool works afterwards.
+void TestParallel::exceptionWaitsForEveryChunk()
+{
+    WorkerPool pool(4);
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::atomic<int>> hits(1000);
+        bool thrown = false;
+        try {
+            pool.run(1000, 7, [&](std::int64_t begin, std::int64_t count, int) {
+                for (std::int64_t i = begin; i < begin + count; ++i)
+                    hits[size_t(i)].fetch_add(1);
+                if (begin <= 500 && 500 < begin + count)
+                    throw std::runtime_error("chunk failed");
+            });
+        } catch (const std::runtime_error&) {
+            thrown = true;
+        }
+        QVERIFY(thrown);
+        for (auto& h : hits)
+            QCOMPARE(h.load(), 1);
+    }
+    std::atomic<int> after { 0 };
+    pool.run(100, 1, [&](std::int64_t, std::int64_t, int) { ++after; });
+    QCOMPARE(after.load(), 100);
 }
 
 QTEST_GUILESS_MAIN(TestParallel)

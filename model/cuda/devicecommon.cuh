@@ -113,37 +113,51 @@ struct DeviceContext {
     int blocks = 1;
     std::unique_ptr<WorkerPool> pool; // gathers chunks into the staging buffers
 
+    // Every step is skipped once done, so a request after a failed one (the device full, say) resumes where the
+    // failure left off instead of leaking and remaking what was already made.
     Expected<bool> init()
     {
         if (ready)
             return true;
         for (int i = 0; i < kMaxStages; ++i)
-            CK_CUDA(cudaStreamCreateWithFlags(&stream[i], cudaStreamNonBlocking));
+            if (!stream[i])
+                CK_CUDA(cudaStreamCreateWithFlags(&stream[i], cudaStreamNonBlocking));
         if (auto ok = ensureStages(2); !ok)
             return ok.error();
-        double table[4 * 256];
-        for (int t = 0; t < 4; ++t)
-            for (int b = 0; b < 256; ++b)
-                table[t * 256 + b] = float8ToDouble(kF8Types[t], std::uint8_t(b));
-        CK_CUDA(cudaMalloc(&tables, sizeof table));
-        CK_CUDA(cudaMemcpy(tables, table, sizeof table, cudaMemcpyHostToDevice));
-        CK_CUDA(cudaMalloc(&counters, sizeof(Counters)));
+        if (!tables) {
+            double table[4 * 256];
+            for (int t = 0; t < 4; ++t)
+                for (int b = 0; b < 256; ++b)
+                    table[t * 256 + b] = float8ToDouble(kF8Types[t], std::uint8_t(b));
+            double* made = nullptr;
+            CK_CUDA(cudaMalloc(&made, sizeof table));
+            if (const cudaError_t err = cudaMemcpy(made, table, sizeof table, cudaMemcpyHostToDevice); err != cudaSuccess) {
+                cudaFree(made);
+                return deviceError("cudaMemcpy(tables)", err);
+            }
+            tables = made;
+        }
+        if (!counters)
+            CK_CUDA(cudaMalloc(&counters, sizeof(Counters)));
         int sms = 1;
         CK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
         blocks = std::max(1, sms * 4);
         CK_CUDA(cudaDeviceSynchronize());
-        pool = std::make_unique<WorkerPool>();
+        if (!pool)
+            pool = std::make_unique<WorkerPool>();
         ready = true;
         return true;
     }
-    // Staging buffers 0..n-1 (64 MiB pinned + 64 MiB on the device each), made on first use.
+    // Staging buffers 0..n-1 (64 MiB pinned + 64 MiB on the device each), made on first use; each half is made
+    // when missing, so a half made before a failure is kept and the other retried.
     Expected<bool> ensureStages(int n)
     {
-        for (int i = 0; i < std::min(n, kMaxStages); ++i)
-            if (!host[i]) {
+        for (int i = 0; i < std::min(n, kMaxStages); ++i) {
+            if (!host[i])
                 CK_CUDA(cudaMallocHost(&host[i], size_t(kChunkBytes)));
+            if (!stage[i])
                 CK_CUDA(cudaMalloc(&stage[i], size_t(kChunkBytes)));
-            }
+        }
         return true;
     }
     Expected<bool> syncAll()
