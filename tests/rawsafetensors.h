@@ -22,6 +22,23 @@ struct RawTensor {
     QByteArray bytes; // numel * item size, little-endian
 };
 
+// Creates `path` and writes the 8-byte length and the JSON header, padded so the data starts 16-byte aligned;
+// the tensor bytes follow.
+inline bool openSafetensors(QFile& f, const QString& path, const QJsonObject& header)
+{
+    QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    while ((json.size() + 8) % 16)
+        json += ' ';
+    f.setFileName(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return false;
+    const std::uint64_t n = std::uint64_t(json.size());
+    char len[8];
+    for (int i = 0; i < 8; ++i)
+        len[i] = char((n >> (8 * i)) & 0xff);
+    return f.write(len, 8) == 8 && f.write(json) == json.size();
+}
+
 inline bool writeRawSafetensors(const QString& path, const std::vector<RawTensor>& tensors)
 {
     QJsonObject header;
@@ -34,18 +51,9 @@ inline bool writeRawSafetensors(const QString& path, const std::vector<RawTensor
                                   { QStringLiteral("data_offsets"), QJsonArray { qint64(offset), qint64(offset + t.bytes.size()) } } });
         offset += t.bytes.size();
     }
-    QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    while ((json.size() + 8) % 16)
-        json += ' ';
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    QFile f;
+    if (!openSafetensors(f, path, header))
         return false;
-    const std::uint64_t n = std::uint64_t(json.size());
-    char len[8];
-    for (int i = 0; i < 8; ++i)
-        len[i] = char((n >> (8 * i)) & 0xff);
-    f.write(len, 8);
-    f.write(json);
     for (const RawTensor& t : tensors)
         f.write(t.bytes);
     return f.flush();

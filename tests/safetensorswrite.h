@@ -2,6 +2,8 @@
 
 // A minimal safetensors writer for GUI tests that need a checkpoint of a chosen shape and size without torch:
 // float32 tensors, values from a fixed LCG so files are reproducible.
+#include "rawsafetensors.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -41,18 +43,9 @@ inline bool writeSafetensors(const QString& path, const std::vector<StTensor>& t
                 { QStringLiteral("data_offsets"), QJsonArray { qint64(offset), qint64(offset + bytes) } } });
         offset += bytes;
     }
-    QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    while (json.size() % 8)
-        json += ' ';
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    QFile f;
+    if (!openSafetensors(f, path, header))
         return false;
-    const std::uint64_t n = std::uint64_t(json.size());
-    char len[8];
-    for (int i = 0; i < 8; ++i)
-        len[i] = char((n >> (8 * i)) & 0xff);
-    f.write(len, 8);
-    f.write(json);
     std::uint32_t state = seed;
     std::vector<float> chunk(1 << 16);
     for (const StTensor& t : tensors) {

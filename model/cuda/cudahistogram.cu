@@ -210,6 +210,18 @@ int sharedCopies(int bins)
 
 
 
+// A histogram's counts as the kernels left them: the bins and the block tallies.
+void fillCounts(Histogram& h, const unsigned long long* counts, int bins, const Counters& c)
+{
+    h.counts.assign(counts, counts + bins);
+    h.underflow = std::int64_t(c.under);
+    h.overflow = std::int64_t(c.over);
+    h.nan = std::int64_t(c.nan);
+    h.inf = std::int64_t(c.inf);
+    h.zeros = std::int64_t(c.zeros);
+    h.backend = QStringLiteral("cuda");
+}
+
 // The single-tensor histogram; the caller holds the context's mutex.
 Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, int kind, int bins,
     std::optional<std::pair<double, double>> range, const std::atomic<bool>* cancel)
@@ -323,13 +335,7 @@ Expected<Histogram> histogramLocked(DeviceContext& ctx, const ElementView& v, in
     std::vector<unsigned long long> result(static_cast<size_t>(bins));
     CK_CUDA(cudaMemcpy(result.data(), *counts, result.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
     CK_CUDA(cudaMemcpy(&host, ctx.counters, sizeof host, cudaMemcpyDeviceToHost));
-    h.counts.assign(result.begin(), result.end());
-    h.underflow = std::int64_t(host.under);
-    h.overflow = std::int64_t(host.over);
-    h.nan = std::int64_t(host.nan);
-    h.inf = std::int64_t(host.inf);
-    h.zeros = std::int64_t(host.zeros);
-    h.backend = QStringLiteral("cuda");
+    fillCounts(h, result.data(), bins, host);
     return h;
 }
 
@@ -448,14 +454,7 @@ Expected<std::vector<std::optional<Histogram>>> cudaHistogramBatch(const std::ve
             const size_t i = s.members[j];
             Histogram h;
             h.edges.assign(s.edgesHost + j * size_t(bins + 1), s.edgesHost + (j + 1) * size_t(bins + 1));
-            h.counts.assign(s.countsHost + j * size_t(bins), s.countsHost + (j + 1) * size_t(bins));
-            const Counters& c = s.tallyHost[j];
-            h.underflow = std::int64_t(c.under);
-            h.overflow = std::int64_t(c.over);
-            h.nan = std::int64_t(c.nan);
-            h.inf = std::int64_t(c.inf);
-            h.zeros = std::int64_t(c.zeros);
-            h.backend = QStringLiteral("cuda");
+            fillCounts(h, s.countsHost + j * size_t(bins), bins, s.tallyHost[j]);
             out[i] = std::move(h);
         }
         s.members.clear();
