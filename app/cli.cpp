@@ -201,14 +201,14 @@ int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
         return fail(resolved.error().message());
     if (!resolved->errors.isEmpty())
         return fail(QStringLiteral("nothing written: %1").arg(resolved->errors.join(QStringLiteral("; "))));
-    auto overflow = countCastOverflow(ck, *resolved);
-    if (!overflow)
-        return fail(overflow.error().message());
-    if (*overflow > 0)
-        spdlog::warn("{} values overflow to infinity in the cast to {}", *overflow, dtypeName(*plan.castTo).toStdString());
+    // The cast counts the values that overflow to infinity as it converts them, so the source is read once (a
+    // separate count first, as the export dialog's preview does, would read every cast tensor twice).
     auto result = runExport(ck, *resolved, plan, o.out);
     if (!result)
         return fail(result.error().message());
+    if (result->overflow > 0)
+        spdlog::warn("{} values overflowed to infinity in the cast to {}", result->overflow,
+            plan.castTo ? dtypeName(*plan.castTo).toStdString() : std::string("a narrower type"));
     for (const QString& w : result->warnings)
         spdlog::warn("{}", w.toStdString());
     if (!o.saveRecipe.isEmpty()) {

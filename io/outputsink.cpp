@@ -1,6 +1,10 @@
 #include "io/outputsink.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace ckpt {
 
@@ -18,26 +22,54 @@ Expected<bool> OutputFile::open()
 {
     m_file = std::make_unique<QSaveFile>(m_path);
     // QSaveFile refuses to write through a symlink's target only when asked; the default (follow) is what a user
-    // who points -o at a link expects.
-    if (!m_file->open(QIODevice::WriteOnly))
+    // who points -o at a link expects. Unbuffered: every byte goes through pwrite below, none through QIODevice.
+    if (!m_file->open(QIODevice::WriteOnly | QIODevice::Unbuffered))
         return Error { ErrorKind::Io, m_path, {}, QStringLiteral("cannot create the output: %1").arg(m_file->errorString()) };
+    m_fd = m_file->handle();
     return true;
+}
+
+bool OutputFile::pwriteAll(qint64 offset, const char* data, qint64 n)
+{
+    while (n > 0) {
+        const ssize_t w = ::pwrite(m_fd, data, size_t(std::min<qint64>(n, qint64(1) << 30)), off_t(offset));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            m_failure = QString::fromLocal8Bit(std::strerror(w < 0 ? errno : ENOSPC));
+            return false;
+        }
+        data += w;
+        offset += w;
+        n -= w;
+    }
+    return true;
+}
+
+void OutputFile::pace()
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (m_pos - m_started < kWritebackWindow)
+        return;
+    // Errors here are not lost: fsync in commit() reports any failed writeback.
+    if (m_started > m_waited) {
+        ::sync_file_range(m_fd, m_waited, m_started - m_waited,
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        m_waited = m_started;
+    }
+    ::sync_file_range(m_fd, m_started, m_pos - m_started, SYNC_FILE_RANGE_WRITE);
+    m_started = m_pos;
+#endif
 }
 
 bool OutputFile::write(const void* data, qint64 n)
 {
-    if (!m_failure.isEmpty())
+    if (!m_failure.isEmpty() || m_fd < 0)
         return false;
-    qint64 done = 0;
-    while (done < n) {
-        const qint64 w = m_file->write(static_cast<const char*>(data) + done, n - done);
-        if (w <= 0) {
-            m_failure = m_file->errorString();
-            return false;
-        }
-        done += w;
-    }
+    if (!pwriteAll(m_pos, static_cast<const char*>(data), n))
+        return false;
     m_pos += n;
+    pace();
     return true;
 }
 
@@ -53,16 +85,11 @@ bool OutputFile::writeZeros(qint64 n)
     return true;
 }
 
-bool OutputFile::seekAndWrite(qint64 offset, const void* data, qint64 n)
+bool OutputFile::writeAt(qint64 offset, const void* data, qint64 n)
 {
-    if (!m_failure.isEmpty())
+    if (!m_failure.isEmpty() || m_fd < 0)
         return false;
-    const qint64 end = m_pos;
-    if (!m_file->seek(offset) || m_file->write(static_cast<const char*>(data), n) != n || !m_file->seek(end)) {
-        m_failure = m_file->errorString();
-        return false;
-    }
-    return true;
+    return pwriteAll(offset, static_cast<const char*>(data), n);
 }
 
 Expected<bool> OutputFile::commit()
@@ -70,8 +97,8 @@ Expected<bool> OutputFile::commit()
     if (!m_failure.isEmpty())
         return error();
     // The data must be on disk before the rename makes it visible under the destination's name.
-    if (!m_file->flush() || ::fsync(m_file->handle()) != 0) {
-        m_failure = QStringLiteral("cannot flush to disk: %1").arg(m_file->errorString());
+    if (::fsync(m_fd) != 0) {
+        m_failure = QStringLiteral("cannot flush to disk: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
         return error();
     }
     if (!m_file->commit()) {
@@ -80,6 +107,7 @@ Expected<bool> OutputFile::commit()
         return error();
     }
     m_file.reset();
+    m_fd = -1;
     return true;
 }
 
@@ -89,6 +117,7 @@ void OutputFile::discard()
         m_file->cancelWriting();
         m_file->commit(); // with cancelWriting, commit() only removes the temporary file
         m_file.reset();
+        m_fd = -1;
     }
 }
 

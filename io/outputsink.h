@@ -13,8 +13,13 @@ namespace ckpt {
 
 // Where writers put bytes: a QSaveFile (a temporary beside the destination, renamed over it on commit) that
 // counts what was written, fsyncs before the rename, and reports the first failure (disk full, ...) as an Error.
+// Bytes go to the descriptor with pwrite, and every kWritebackWindow bytes the kernel is told to start writing
+// them to disk (sync_file_range), waiting for the window before: the disk works while the next window is produced,
+// dirty pages stay bounded, and the final fsync has little left to do.
 class OutputFile {
 public:
+    static constexpr qint64 kWritebackWindow = qint64(32) << 20;
+
     explicit OutputFile(const QString& path);
     ~OutputFile(); // an uncommitted file is discarded: nothing appears at the destination
 
@@ -22,16 +27,22 @@ public:
     bool write(const void* data, qint64 n);
     bool writeZeros(qint64 n);
     qint64 pos() const { return m_pos; }
-    bool seekAndWrite(qint64 offset, const void* data, qint64 n); // patch an earlier header, then return to the end
+    bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
     Expected<bool> commit();
     void discard();
     Error error() const;
     const QString& path() const { return m_path; }
 
 private:
+    bool pwriteAll(qint64 offset, const char* data, qint64 n);
+    void pace();
+
     QString m_path;
     std::unique_ptr<QSaveFile> m_file;
+    int m_fd = -1;
     qint64 m_pos = 0;
+    qint64 m_started = 0; // writeback requested for [0, m_started)
+    qint64 m_waited = 0;  // and finished for [0, m_waited)
     QString m_failure;
 };
 

@@ -1,5 +1,7 @@
 #include "io/statedictwriter.h"
 
+#include "io/crc32.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -31,7 +33,7 @@ QByteArray jsonString(const QString& s)
 
 } // namespace
 
-Expected<std::int64_t> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress,
+Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress,
     const std::atomic<bool>* cancel)
 {
     std::vector<size_t> order(sd.tensors.size());
@@ -80,17 +82,22 @@ Expected<std::int64_t> writeSafetensors(const QString& path, const StateDictOut&
         len += char((n >> (8 * i)) & 0xff);
     bool ok = f.write(len.constData(), 8) && f.write(header.constData(), header.size());
     std::int64_t done = 0;
+    WriteReport report;
+    report.storageCrc.assign(sd.storages.size(), 0);
     for (size_t k = 0; ok && k < order.size(); ++k) {
         const TensorOut& t = sd.tensors[order[k]];
         QString why;
+        std::uint32_t crc = 0;
         ok = sd.storages[size_t(t.storage)].produce(
             [&](const std::uint8_t* p, size_t bytes) {
                 done += std::int64_t(bytes);
                 if (progress)
                     progress(done);
+                crc = crc32(crc, p, bytes);
                 return f.write(p, qint64(bytes));
             },
             cancel, why);
+        report.storageCrc[size_t(t.storage)] = crc;
         if (!ok && !why.isEmpty())
             return Error { ErrorKind::Io, path, t.name, why };
     }
@@ -102,7 +109,8 @@ Expected<std::int64_t> writeSafetensors(const QString& path, const StateDictOut&
         return Error { ErrorKind::Io, path, {}, QStringLiteral("produced %1 bytes, the header declares %2").arg(done).arg(offset) };
     if (auto c = f.commit(); !c)
         return c.error();
-    return done;
+    report.bytes = done;
+    return report;
 }
 
 } // namespace ckpt

@@ -34,15 +34,20 @@ struct StateDictOut {
 
 using Progress = std::function<void(std::int64_t bytesDone)>;
 
+struct WriteReport {
+    std::int64_t bytes = 0;                // tensor bytes written
+    std::vector<std::uint32_t> storageCrc; // CRC-32 of each storage's bytes as produced (to verify the file against)
+};
+
 // torch.save's zip layout (torch >= 1.6, as 2.x writes it): records under archive/, data.pkl at protocol 2 with
 // _rebuild_tensor_v2 (v3 for dtypes without a typed storage class) and persistent storage ids, data/<n> stored
 // uncompressed at 64-byte aligned offsets, zip64 where needed. Loadable by torch.load(weights_only=True).
-Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
+Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr);
 
 // safetensors: every tensor stored contiguously on its own (views must already be compact: storage offset 0,
 // contiguous strides, one tensor per storage), header ordered as the reference writer does and padded to 8.
-Expected<std::int64_t> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
+Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr);
 
 // The pickle torch.save writes for `sd` (exposed for tests).

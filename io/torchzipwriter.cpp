@@ -1,8 +1,8 @@
 #include "io/statedictwriter.h"
 
-#include <QRandomGenerator>
+#include "io/crc32.h"
 
-#include <quacrc32.h>
+#include <QRandomGenerator>
 
 namespace ckpt {
 namespace {
@@ -156,22 +156,23 @@ public:
         h += name;
         h += extra;
         m_entries.push_back(e);
-        m_crc.reset();
+        m_crc = 0;
         return m_f.write(h.constData(), h.size());
     }
     bool data(const std::uint8_t* p, size_t n)
     {
-        m_crc.update(QByteArray::fromRawData(reinterpret_cast<const char*>(p), qsizetype(n)));
+        m_crc = crc32(m_crc, p, n);
         return m_f.write(p, qint64(n));
     }
     bool end()
     {
         Entry& e = m_entries.back();
-        e.crc = m_crc.value();
+        e.crc = m_crc;
         QByteArray crc;
         put32(crc, e.crc);
-        return m_f.seekAndWrite(e.headerOffset + 14, crc.constData(), 4);
+        return m_f.writeAt(e.headerOffset + 14, crc.constData(), 4);
     }
+    quint32 lastCrc() const { return m_entries.back().crc; }
     bool record(const QByteArray& name, const QByteArray& bytes)
     {
         return begin(name, bytes.size()) && data(reinterpret_cast<const std::uint8_t*>(bytes.constData()), size_t(bytes.size())) && end();
@@ -244,7 +245,7 @@ public:
 private:
     OutputFile& m_f;
     std::vector<Entry> m_entries;
-    QuaCrc32 m_crc;
+    quint32 m_crc = 0;
 };
 
 } // namespace
@@ -294,7 +295,7 @@ QByteArray torchStateDictPickle(const StateDictOut& sd)
     return p.bytes;
 }
 
-Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress,
+Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress,
     const std::atomic<bool>* cancel)
 {
     OutputFile f(path);
@@ -303,6 +304,7 @@ Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd
     ZipOut zip(f);
     const QByteArray prefix = "archive/";
     std::int64_t done = 0;
+    WriteReport report;
     bool ok = zip.record(prefix + "data.pkl", torchStateDictPickle(sd)) && zip.record(prefix + ".format_version", "1")
         && zip.record(prefix + ".storage_alignment", "64") && zip.record(prefix + "byteorder", "little");
     for (size_t s = 0; ok && s < sd.storages.size(); ++s) {
@@ -326,6 +328,8 @@ Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd
         if (!ok && !why.isEmpty())
             return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s), why };
         ok = ok && zip.end();
+        if (ok)
+            report.storageCrc.push_back(zip.lastCrc());
     }
     const QByteArray serial = QByteArray::number(QRandomGenerator::global()->generate64());
     ok = ok && zip.record(prefix + "version", "3\n") && zip.record(prefix + ".data/serialization_id", serial) && zip.finish();
@@ -335,7 +339,8 @@ Expected<std::int64_t> writeTorchZip(const QString& path, const StateDictOut& sd
         return f.error();
     if (auto c = f.commit(); !c)
         return c.error();
-    return done;
+    report.bytes = done;
+    return report;
 }
 
 } // namespace ckpt

@@ -1,5 +1,6 @@
 #include "model/exporter.h"
 
+#include "io/crc32.h"
 #include "model/dtypecast.h"
 #include "model/elementview.h"
 #include "model/tensorlist.h"
@@ -203,8 +204,10 @@ QString shardName(const QString& out, int index, int count)
                                  .arg(suffix.isEmpty() ? QString() : QLatin1Char('.') + suffix));
 }
 
-// Reads a written file back and checks it holds exactly the planned tensors.
-std::optional<QString> verify(const QString& file, const std::vector<TensorOut>& expected)
+} // namespace
+
+std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd, const WriteReport& report,
+    const std::atomic<bool>* cancel)
 {
     auto ck = openCheckpointFile(file);
     if (!ck)
@@ -213,17 +216,43 @@ std::optional<QString> verify(const QString& file, const std::vector<TensorOut>&
     for (const auto& e : listTensors(**ck))
         if (e.path.size() == 1)
             got[e.path.front()] = &(*ck)->tensors[size_t(e.tensor)];
-    if (got.size() != expected.size())
-        return QStringLiteral("the written file holds %1 tensors, %2 were planned").arg(got.size()).arg(expected.size());
-    for (const auto& t : expected) {
+    if (got.size() != sd.tensors.size())
+        return QStringLiteral("the written file holds %1 tensors, %2 were planned").arg(got.size()).arg(sd.tensors.size());
+    if (report.storageCrc.size() != sd.storages.size())
+        return QStringLiteral("the writer reported %1 storages, %2 were planned").arg(report.storageCrc.size()).arg(sd.storages.size());
+    std::vector<bool> checked(sd.storages.size(), false);
+    for (const auto& t : sd.tensors) {
         auto it = got.find(t.name);
         if (it == got.end() || it->second->dtype != t.dtype || it->second->shape != t.shape || !it->second->error.isEmpty())
             return QStringLiteral("tensor %1 does not read back as written").arg(t.name);
+        if (checked[size_t(t.storage)])
+            continue;
+        checked[size_t(t.storage)] = true;
+        const StorageOut& planned = sd.storages[size_t(t.storage)];
+        const std::int64_t nbytes = planned.numel * dtypeItemSize(planned.dtype);
+        auto bytes = (*ck)->storageBytes(it->second->storage);
+        if (!bytes)
+            return QStringLiteral("tensor %1: %2").arg(t.name, bytes.error().what);
+        if (std::int64_t(bytes->size()) != nbytes)
+            return QStringLiteral("tensor %1: its storage holds %2 bytes, %3 were written").arg(t.name).arg(bytes->size()).arg(nbytes);
+        const bool release = (*ck)->recordIsMapped((*ck)->storages[size_t(it->second->storage)].record);
+        std::uint32_t crc = 0;
+        for (std::int64_t b = 0; b < nbytes; b += kChunkBytes) {
+            if (cancel && cancel->load())
+                return QStringLiteral("cancelled");
+            const size_t n = size_t(std::min(kChunkBytes, nbytes - b));
+            crc = crc32(crc, bytes->data() + b, n);
+            if (release)
+                MappedFile::releasePages(bytes->data() + b, n);
+        }
+        if (crc != report.storageCrc[size_t(t.storage)])
+            return QStringLiteral("tensor %1 reads back with other bytes than were written (CRC-32 %2, expected %3)")
+                .arg(t.name)
+                .arg(crc, 8, 16, QLatin1Char('0'))
+                .arg(report.storageCrc[size_t(t.storage)], 8, 16, QLatin1Char('0'));
     }
     return std::nullopt;
 }
-
-} // namespace
 
 Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel)
 {
@@ -319,8 +348,8 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
             return written.error();
         }
         result.files << files[s];
-        before += *written;
-        if (auto problem = verify(files[s], sd.tensors)) {
+        before += written->bytes;
+        if (auto problem = verifyWritten(files[s], sd, *written, cancel)) {
             cleanup();
             return Error { ErrorKind::Io, files[s], {}, *problem };
         }

@@ -23,4 +23,10 @@ Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPla
 Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, const ExportPlan& plan, const QString& out,
     const Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
+// The read-back check runExport makes of each written file: our reader finds exactly sd's tensors (names, dtypes,
+// shapes) and every storage's bytes have the CRC-32 the writer reported for what it produced. Returns the problem,
+// or nothing when the file is as planned. (Public so tests can hand it a wrong report.)
+std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd, const WriteReport& report,
+    const std::atomic<bool>* cancel = nullptr);
+
 } // namespace ckpt

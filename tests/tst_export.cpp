@@ -36,6 +36,8 @@ private slots:
     void refusesToOverwriteSource();
     void unwritableDestination();
     void diskFull();
+    void verifyCatchesOtherBytes_data();
+    void verifyCatchesOtherBytes();
 
 private:
     static QString sample() { return QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/../resources/samples/tiny-transformer.pth"); }
@@ -340,6 +342,70 @@ void TestExport::diskFull()
     QVERIFY(!result);
     QVERIFY(result.error().what.contains(QLatin1String("write failed")));
     QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+void TestExport::verifyCatchesOtherBytes_data()
+{
+    QTest::addColumn<bool>("safetensors");
+    QTest::addColumn<QString>("damage");
+    for (bool st : { false, true })
+        for (const char* damage : { "none", "report", "file", "length" })
+            QTest::addRow("%s %s", st ? "safetensors" : "torch", damage) << st << QString::fromLatin1(damage);
+}
+
+// The read-back check after writing finds a file whose bytes differ from what was produced (a flipped byte in a
+// storage), a report that does not match the file, and a report for a different number of storages.
+void TestExport::verifyCatchesOtherBytes()
+{
+    QFETCH(bool, safetensors);
+    QFETCH(QString, damage);
+    StateDictOut sd;
+    std::vector<std::vector<float>> values { std::vector<float>(3000), std::vector<float>(17) };
+    for (size_t s = 0; s < values.size(); ++s) {
+        for (size_t i = 0; i < values[s].size(); ++i)
+            values[s][i] = float(s * 1000 + i) * 0.25f;
+        const auto* data = reinterpret_cast<const std::uint8_t*>(values[s].data());
+        const size_t n = values[s].size() * sizeof(float);
+        sd.storages.push_back(StorageOut { DType::Float32, std::int64_t(values[s].size()),
+            [data, n](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>*, QString&) {
+                return write(data, n / 2) && write(data + n / 2, n - n / 2);
+            } });
+        sd.tensors.push_back(TensorOut { QStringLiteral("t%1").arg(s), int(s), DType::Float32, { std::int64_t(values[s].size()) }, { 1 }, 0, false });
+    }
+    QTemporaryDir dir;
+    const QString file = dir.filePath(safetensors ? QStringLiteral("v.safetensors") : QStringLiteral("v.pth"));
+    auto written = safetensors ? writeSafetensors(file, sd) : writeTorchZip(file, sd);
+    QVERIFY2(written, qPrintable(written ? QString() : written.error().message()));
+    QCOMPARE(written->bytes, std::int64_t((3000 + 17) * 4));
+    QCOMPARE(written->storageCrc.size(), size_t(2));
+    WriteReport report = *written;
+    if (damage == QLatin1String("report"))
+        report.storageCrc[1] ^= 1;
+    if (damage == QLatin1String("length"))
+        report.storageCrc.pop_back();
+    if (damage == QLatin1String("file")) {
+        // The first storage's bytes: find 0.25f (element 1 of t0) in the file and change it.
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        QByteArray all = f.readAll();
+        const float quarter = 0.25f;
+        const qsizetype at = all.indexOf(QByteArray(reinterpret_cast<const char*>(&quarter), 4));
+        QVERIFY(at > 0);
+        QVERIFY(f.seek(at));
+        QCOMPARE(f.write("\x01", 1), qint64(1));
+    }
+    const auto problem = verifyWritten(file, sd, report);
+    if (damage == QLatin1String("none")) {
+        QVERIFY2(!problem, qPrintable(problem.value_or(QString())));
+        return;
+    }
+    QVERIFY(problem);
+    if (damage == QLatin1String("length"))
+        QVERIFY2(problem->contains(QLatin1String("storages")), qPrintable(*problem));
+    else
+        QVERIFY2(problem->contains(damage == QLatin1String("file") ? QLatin1String("tensor t0") : QLatin1String("tensor t1"))
+                && problem->contains(QLatin1String("other bytes")),
+            qPrintable(*problem));
 }
 
 QTEST_GUILESS_MAIN(TestExport)
