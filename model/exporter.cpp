@@ -26,33 +26,39 @@ void byteswap(std::uint8_t* p, std::int64_t count, int width)
         std::reverse(p + i * width, p + (i + 1) * width);
 }
 
-// A producer over `count` source elements fetched by `fetch(begin, n, out)` and cast from `from` to `to`.
-ByteProducer castingProducer(std::function<void(std::int64_t, std::int64_t, std::uint8_t*)> fetch, std::int64_t count,
-    DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow,
+// A producer over `count` source elements cast from `from` to `to`: read straight from `direct` when the elements
+// lie there contiguously in little-endian order, else fetched by `fetch(begin, n, out)` (gathered through strides,
+// byte-swapped after). `release(begin, n)` is told when source elements are done with.
+ByteProducer castingProducer(const std::uint8_t* direct, std::function<void(std::int64_t, std::int64_t, std::uint8_t*)> fetch,
+    std::int64_t count, DType from, DType to, bool swap, std::shared_ptr<std::atomic<std::int64_t>> overflow,
     std::function<void(std::int64_t, std::int64_t)> release = {})
 {
     return [=](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>* cancel, QString&) {
         const int inItem = dtypeItemSize(from), outItem = dtypeItemSize(to);
         const std::int64_t step = std::max<std::int64_t>(1, kChunkBytes / std::max(inItem, outItem));
-        std::vector<std::uint8_t> in(size_t(std::min(step, std::max<std::int64_t>(count, 1)) * inItem));
-        std::vector<std::uint8_t> outBuf(from == to ? 0 : size_t(std::min(step, std::max<std::int64_t>(count, 1)) * outItem));
+        const std::int64_t bufferElements = std::min(step, std::max<std::int64_t>(count, 1));
+        std::vector<std::uint8_t> in(direct ? 0 : size_t(bufferElements * inItem));
+        std::vector<std::uint8_t> outBuf(from == to ? 0 : size_t(bufferElements * outItem));
         for (std::int64_t b = 0; b < count; b += step) {
             if (cancel && cancel->load())
                 return false;
             const std::int64_t n = std::min(step, count - b);
-            fetch(b, n, in.data());
+            const std::uint8_t* src = direct ? direct + b * inItem : in.data();
+            if (!direct) {
+                fetch(b, n, in.data());
+                if (swap && inItem > 1)
+                    byteswap(in.data(), n, inItem);
+            }
+            if (from == to) {
+                if (!write(src, size_t(n * inItem)))
+                    return false;
+            } else {
+                *overflow += castElements(from, src, to, outBuf.data(), n);
+                if (!write(outBuf.data(), size_t(n * outItem)))
+                    return false;
+            }
             if (release)
                 release(b, n);
-            if (swap && inItem > 1)
-                byteswap(in.data(), n, inItem);
-            if (from == to) {
-                if (!write(in.data(), size_t(n * inItem)))
-                    return false;
-                continue;
-            }
-            *overflow += castElements(from, in.data(), to, outBuf.data(), n);
-            if (!write(outBuf.data(), size_t(n * outItem)))
-                return false;
         }
         return true;
     };
@@ -111,8 +117,14 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
                 u.storage.produce = mappedProducer(view->base, t.nbytes(), inMap(ck, t.storage));
             else {
                 const ElementView v = *view;
-                u.storage.produce = castingProducer([v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRange(v, b, n, out); },
-                    t.numel(), t.dtype, p.outputDtype, v.swap, overflow);
+                const bool dense = t.isContiguous() && !v.swap;
+                const bool release = dense && inMap(ck, t.storage);
+                u.storage.produce = castingProducer(
+                    dense ? v.base : nullptr, [v](std::int64_t b, std::int64_t n, std::uint8_t* out) { gatherRange(v, b, n, out); },
+                    t.numel(), t.dtype, p.outputDtype, v.swap, overflow, [v, release](std::int64_t b, std::int64_t n) {
+                        if (release)
+                            MappedFile::releasePages(v.base + b * v.itemSize, size_t(n * v.itemSize));
+                    });
             }
             TensorOut to { p.outputKey, 0, p.outputDtype, t.shape, {}, 0, false };
             to.stride.resize(t.shape.size());
@@ -182,7 +194,7 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
         if (p.outputDtype == t.dtype && !swap)
             units[u].storage.produce = mappedProducer(base, (hi - lo) * item, release);
         else
-            units[u].storage.produce = castingProducer(
+            units[u].storage.produce = castingProducer(swap ? nullptr : base,
                 [base, item](std::int64_t b, std::int64_t n, std::uint8_t* out) { std::memcpy(out, base + b * item, size_t(n * item)); },
                 hi - lo, t.dtype, p.outputDtype, swap, overflow,
                 [base, item, release](std::int64_t b, std::int64_t n) {
