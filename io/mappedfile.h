@@ -20,6 +20,9 @@ public:
 
     const QString& path() const { return m_path; }
     qint64 size() const { return m_size; }
+    int handle() const { return m_file->handle(); } // the open descriptor (for copy_file_range)
+    // Where `p` lies in the file, or -1 when it is not inside the map.
+    qint64 offsetOf(const std::uint8_t* p) const { return p >= m_data && p < m_data + m_size ? qint64(p - m_data) : -1; }
     std::span<const std::uint8_t> bytes() const { return { m_data, size_t(m_size) }; }
     // Bounds-checked sub-range; empty optional-like span with ok=false when out of range.
     bool contains(qint64 offset, qint64 length) const

@@ -73,6 +73,36 @@ bool OutputFile::write(const void* data, qint64 n)
     return true;
 }
 
+bool OutputFile::copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback)
+{
+    if (!m_failure.isEmpty() || m_fd < 0)
+        return false;
+    qint64 done = 0;
+    while (done < n) {
+        loff_t in = srcOffset + done, out = m_pos + done;
+        const ssize_t c = ::copy_file_range(srcFd, &in, m_fd, &out, size_t(n - done), 0);
+        if (c > 0) {
+            done += c;
+            continue;
+        }
+        if (c < 0 && errno == EINTR)
+            continue;
+        if (c == 0) {
+            m_failure = QStringLiteral("the source file ended %1 bytes early").arg(n - done);
+            return false;
+        }
+        if (c < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL || errno == EBADF))
+            break; // not between these files: the rest through pwrite
+        m_failure = QString::fromLocal8Bit(std::strerror(errno));
+        return false;
+    }
+    if (done < n && !pwriteAll(m_pos + done, reinterpret_cast<const char*>(fallback) + done, n - done))
+        return false;
+    m_pos += n;
+    pace();
+    return true;
+}
+
 bool OutputFile::writeZeros(qint64 n)
 {
     static const char zeros[4096] = {};

@@ -26,6 +26,9 @@ public:
     Expected<bool> open();
     bool write(const void* data, qint64 n);
     bool writeZeros(qint64 n);
+    // Appends `n` bytes of the file open as `srcFd` from `srcOffset`, copied in the kernel; where the file
+    // systems cannot (EXDEV, EOPNOTSUPP, ...), writes them from `fallback`, the same bytes in memory.
+    bool copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback);
     qint64 pos() const { return m_pos; }
     bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
     Expected<bool> commit();

@@ -1,6 +1,5 @@
 #include "io/statedictwriter.h"
 
-#include "io/crc32.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -88,15 +87,7 @@ Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& 
         const TensorOut& t = sd.tensors[order[k]];
         QString why;
         std::uint32_t crc = 0;
-        ok = sd.storages[size_t(t.storage)].produce(
-            [&](const std::uint8_t* p, size_t bytes) {
-                done += std::int64_t(bytes);
-                if (progress)
-                    progress(done);
-                crc = crc32(crc, p, bytes);
-                return f.write(p, qint64(bytes));
-            },
-            cancel, why);
+        ok = writeStorage(f, sd.storages[size_t(t.storage)], crc, done, progress, cancel, why);
         report.storageCrc[size_t(t.storage)] = crc;
         if (!ok && !why.isEmpty())
             return Error { ErrorKind::Io, path, t.name, why };

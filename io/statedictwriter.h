@@ -1,6 +1,7 @@
 #pragma once
 
 #include "io/dtype.h"
+#include "io/mappedfile.h"
 #include "io/outputsink.h"
 
 #include <QString>
@@ -14,6 +15,11 @@ struct StorageOut {
     DType dtype = DType::Float32;
     std::int64_t numel = 0;      // elements of dtype
     ByteProducer produce;        // exactly numel * itemsize bytes
+    // Set when those bytes are a verbatim range of a mapped source file: writers then copy file to file in the
+    // kernel (copy_file_range, as cp does) and read the map only for the CRC; `produce` is the fallback.
+    std::shared_ptr<const MappedFile> rawFile;
+    qint64 rawOffset = 0;
+    bool releaseRaw = false;     // the map's pages may be released once read
 };
 
 struct TensorOut {
@@ -49,6 +55,12 @@ Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd,
 // contiguous strides, one tensor per storage), header ordered as the reference writer does and padded to 8.
 Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr);
+
+// Appends one storage's bytes to `f` (both writers' data path): a raw source range is copied file to file with
+// its CRC-32 read from the map, anything else is produced and written chunk by chunk. `done` counts bytes for
+// progress. Returns false on a sink failure, a cancel or a producer failure (reason in `why`).
+bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::int64_t& done, const Progress& progress,
+    const std::atomic<bool>* cancel, QString& why);
 
 // The pickle torch.save writes for `sd` (exposed for tests).
 QByteArray torchStateDictPickle(const StateDictOut& sd);

@@ -156,26 +156,22 @@ public:
         h += name;
         h += extra;
         m_entries.push_back(e);
-        m_crc = 0;
         return m_f.write(h.constData(), h.size());
     }
-    bool data(const std::uint8_t* p, size_t n)
-    {
-        m_crc = crc32(m_crc, p, n);
-        return m_f.write(p, qint64(n));
-    }
-    bool end()
+
+    // Patches the record's CRC into its local header (the central directory gets it in finish()).
+    bool end(quint32 crcOfData)
     {
         Entry& e = m_entries.back();
-        e.crc = m_crc;
+        e.crc = crcOfData;
         QByteArray crc;
         put32(crc, e.crc);
         return m_f.writeAt(e.headerOffset + 14, crc.constData(), 4);
     }
-    quint32 lastCrc() const { return m_entries.back().crc; }
     bool record(const QByteArray& name, const QByteArray& bytes)
     {
-        return begin(name, bytes.size()) && data(reinterpret_cast<const std::uint8_t*>(bytes.constData()), size_t(bytes.size())) && end();
+        return begin(name, bytes.size()) && m_f.write(bytes.constData(), bytes.size())
+            && end(crc32(0, bytes.constData(), size_t(bytes.size())));
     }
     bool finish()
     {
@@ -245,7 +241,6 @@ public:
 private:
     OutputFile& m_f;
     std::vector<Entry> m_entries;
-    quint32 m_crc = 0;
 };
 
 } // namespace
@@ -311,25 +306,19 @@ Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd,
         const StorageOut& st = sd.storages[s];
         const qint64 nbytes = st.numel * dtypeItemSize(st.dtype);
         ok = zip.begin(prefix + "data/" + QByteArray::number(qulonglong(s)), nbytes);
-        qint64 written = 0;
+        const std::int64_t before = done;
         QString why;
-        ok = ok && st.produce(
-                 [&](const std::uint8_t* p, size_t n) {
-                     written += qint64(n);
-                     done += std::int64_t(n);
-                     if (progress)
-                         progress(done);
-                     return zip.data(p, n);
-                 },
-                 cancel, why);
+        std::uint32_t crc = 0;
+        ok = ok && writeStorage(f, st, crc, done, progress, cancel, why);
+        const qint64 written = done - before;
         if (ok && written != nbytes)
             return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s),
                 QStringLiteral("produced %1 bytes, expected %2").arg(written).arg(nbytes) };
         if (!ok && !why.isEmpty())
             return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s), why };
-        ok = ok && zip.end();
+        ok = ok && zip.end(crc);
         if (ok)
-            report.storageCrc.push_back(zip.lastCrc());
+            report.storageCrc.push_back(crc);
     }
     const QByteArray serial = QByteArray::number(QRandomGenerator::global()->generate64());
     ok = ok && zip.record(prefix + "version", "3\n") && zip.record(prefix + ".data/serialization_id", serial) && zip.finish();

@@ -54,27 +54,35 @@ std::int64_t floatsToBFloat16Sse2(const std::uint8_t* src, std::uint8_t* dst, st
     const __m128i one = _mm_set1_epi32(1), bias = _mm_set1_epi32(0x7FFF), absMask = _mm_set1_epi32(0x7FFFFFFF);
     const __m128i infBits = _mm_set1_epi32(0x7F800000), quietNan = _mm_set1_epi32(0x7FC00000);
     const __m128i highAbs = _mm_set1_epi32(0x7FFF0000);
-    std::int64_t overflow = 0;
+    __m128i overflow = _mm_setzero_si128(); // per lane; a lane that overflows adds -(-1)
     auto convert = [&](__m128i u) {
         const __m128i a = _mm_and_si128(u, absMask);
         const __m128i nan = _mm_cmpgt_epi32(a, infBits), finite = _mm_cmplt_epi32(a, infBits);
         __m128i r = _mm_add_epi32(u, _mm_add_epi32(_mm_and_si128(_mm_srli_epi32(u, 16), one), bias));
-        const __m128i toInf = _mm_and_si128(finite, _mm_cmpeq_epi32(_mm_and_si128(r, highAbs), infBits));
-        overflow += std::popcount(unsigned(_mm_movemask_ps(_mm_castsi128_ps(toInf))));
+        overflow = _mm_sub_epi32(overflow, _mm_and_si128(finite, _mm_cmpeq_epi32(_mm_and_si128(r, highAbs), infBits)));
         r = _mm_or_si128(_mm_and_si128(nan, quietNan), _mm_andnot_si128(nan, r));
         return _mm_srai_epi32(r, 16);
     };
-    for (; i + 8 <= n; i += 8) {
-        const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 4));
-        const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 4 + 16));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * 2), _mm_packs_epi32(convert(lo), convert(hi)));
+    std::int64_t total = 0;
+    while (i + 8 <= n) {
+        // Lane counts are 32-bit: fold them into the total at least every 2^30 steps.
+        const std::int64_t end = std::min(n, i + (std::int64_t(1) << 30)) - 7;
+        for (; i < end; i += 8) {
+            const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 4));
+            const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 4 + 16));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * 2), _mm_packs_epi32(convert(lo), convert(hi)));
+        }
+        alignas(16) std::uint32_t lanes[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(lanes), overflow);
+        total += std::int64_t(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+        overflow = _mm_setzero_si128();
     }
-    return overflow;
+    return total;
 }
 
 // Eight floats per step with the F16C instruction, which rounds to nearest even as floatToHalf does; a group
 // holding a NaN is left to the scalar code, which makes every NaN 0x7E00 (F16C would keep payload bits).
-__attribute__((target("avx,f16c"))) std::int64_t floatsToHalfF16c(const std::uint8_t* src, std::uint8_t* dst,
+__attribute__((target("avx,f16c,popcnt"))) std::int64_t floatsToHalfF16c(const std::uint8_t* src, std::uint8_t* dst,
     std::int64_t n, std::int64_t& i)
 {
     const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
@@ -91,14 +99,14 @@ __attribute__((target("avx,f16c"))) std::int64_t floatsToHalfF16c(const std::uin
         const int finite = _mm256_movemask_ps(_mm256_cmp_ps(a, inf, _CMP_LT_OQ));
         const __m128i isInf = _mm_cmpeq_epi16(_mm_and_si128(h, halfAbs), halfInf);
         const int toInf = _mm_movemask_epi8(_mm_packs_epi16(isInf, _mm_setzero_si128())); // a bit per element
-        overflow += std::popcount(unsigned(toInf & finite));
+        overflow += __builtin_popcount(unsigned(toInf & finite));
     }
     return overflow;
 }
 
 bool haveF16c()
 {
-    static const bool yes = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    static const bool yes = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
     return yes;
 }
 #endif

@@ -91,6 +91,22 @@ ByteProducer mappedProducer(const std::uint8_t* base, std::int64_t nbytes, bool 
     };
 }
 
+// A storage whose bytes are copied verbatim from a file's map is marked so that writers copy it file to file.
+void markRaw(StorageOut& st, const Checkpoint& ck, int storage, const std::uint8_t* base, std::int64_t nbytes)
+{
+    if (!inMap(ck, storage) || nbytes <= 0)
+        return;
+    for (int i = 0; i < ck.fileCount(); ++i) {
+        const qint64 offset = ck.file(i).offsetOf(base);
+        if (offset >= 0 && ck.file(i).contains(offset, nbytes)) {
+            st.rawFile = ck.fileHandle(i);
+            st.rawOffset = offset;
+            st.releaseRaw = true;
+            return;
+        }
+    }
+}
+
 struct Unit { // what goes into one shard together: a storage and the tensors on it
     StorageOut storage;
     std::vector<TensorOut> tensors;
@@ -113,8 +129,10 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
             u.storage.numel = t.numel();
             if (t.numel() == 0)
                 u.storage.produce = mappedProducer(nullptr, 0);
-            else if (t.isContiguous() && p.outputDtype == t.dtype && !view->swap)
+            else if (t.isContiguous() && p.outputDtype == t.dtype && !view->swap) {
                 u.storage.produce = mappedProducer(view->base, t.nbytes(), inMap(ck, t.storage));
+                markRaw(u.storage, ck, t.storage, view->base, t.nbytes());
+            }
             else {
                 const ElementView v = *view;
                 const bool dense = t.isContiguous() && !v.swap;
@@ -191,8 +209,10 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
         const std::uint8_t* base = bytes->data() + lo * item;
         const bool swap = ck.bigEndian && item > 1;
         const bool release = inMap(ck, t.storage);
-        if (p.outputDtype == t.dtype && !swap)
+        if (p.outputDtype == t.dtype && !swap) {
             units[u].storage.produce = mappedProducer(base, (hi - lo) * item, release);
+            markRaw(units[u].storage, ck, t.storage, base, (hi - lo) * item);
+        }
         else
             units[u].storage.produce = castingProducer(swap ? nullptr : base,
                 [base, item](std::int64_t b, std::int64_t n, std::uint8_t* out) { std::memcpy(out, base + b * item, size_t(n * item)); },
