@@ -36,6 +36,7 @@ private slots:
     void refusesToOverwriteSource();
     void unwritableDestination();
     void diskFull();
+    void otherFileSystemSource();
     void verifyCatchesOtherBytes_data();
     void verifyCatchesOtherBytes();
 
@@ -342,6 +343,39 @@ void TestExport::diskFull()
     QVERIFY(!result);
     QVERIFY(result.error().what.contains(QLatin1String("write failed")));
     QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+// Verbatim storages are copied with copy_file_range; from a source on another file system (tmpfs to the temporary
+// folder's) the kernel may refuse (EXDEV) and the bytes are written from the map instead. Either way the output is
+// the same file, byte for byte, as an export from the source where it was.
+void TestExport::otherFileSystemSource()
+{
+    QTemporaryDir shm(QStringLiteral("/dev/shm/ckptlens-XXXXXX"));
+    if (!shm.isValid())
+        QSKIP("no writable /dev/shm");
+    const QString copy = shm.filePath(QStringLiteral("model.pth"));
+    QVERIFY(QFile::copy(sample(), copy));
+    QTemporaryDir dir;
+    QByteArray outputs[2];
+    for (int i = 0; i < 2; ++i) {
+        auto ck = openCheckpoint(i == 0 ? sample() : copy);
+        QVERIFY(ck);
+        const ExportPlan p = plan({}, {}, {}, std::nullopt, ExportFormat::Safetensors);
+        auto rp = resolvePlan(**ck, analyze(**ck), p);
+        QVERIFY(rp);
+        const QString out = dir.filePath(QStringLiteral("out%1.safetensors").arg(i));
+        auto result = runExport(**ck, *rp, p, out);
+        QVERIFY2(result, qPrintable(result ? QString() : result.error().message()));
+        outputs[i] = test::readAll(out);
+        // and the torch format from the other file system too (its archive has a random serialization id)
+        const ExportPlan t = plan({}, {}, {}, std::nullopt, ExportFormat::Torch);
+        auto rt = resolvePlan(**ck, analyze(**ck), t);
+        QVERIFY(rt);
+        auto torchOut = runExport(**ck, *rt, t, dir.filePath(QStringLiteral("out%1.pth").arg(i)));
+        QVERIFY2(torchOut, qPrintable(torchOut ? QString() : torchOut.error().message()));
+    }
+    QVERIFY(!outputs[0].isEmpty());
+    QVERIFY(outputs[0] == outputs[1]);
 }
 
 void TestExport::verifyCatchesOtherBytes_data()
