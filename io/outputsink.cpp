@@ -1,5 +1,7 @@
 #include "io/outputsink.h"
 
+#include <QFileInfo>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -122,7 +124,7 @@ bool OutputFile::writeAt(qint64 offset, const void* data, qint64 n)
     return pwriteAll(offset, static_cast<const char*>(data), n);
 }
 
-Expected<bool> OutputFile::commit()
+Expected<bool> OutputFile::commit(const Check& check)
 {
     if (!m_failure.isEmpty())
         return error();
@@ -131,6 +133,14 @@ Expected<bool> OutputFile::commit()
         m_failure = QStringLiteral("cannot flush to disk: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
         return error();
     }
+    const QString viaProc = QStringLiteral("/proc/self/fd/%1").arg(m_fd);
+    const bool checkFirst = check && QFileInfo(viaProc).isFile();
+    if (checkFirst) {
+        if (auto problem = check(viaProc)) {
+            m_failure = *problem;
+            return Error { ErrorKind::Io, m_path, {}, *problem };
+        }
+    }
     if (!m_file->commit()) {
         m_failure = m_file->errorString();
         m_file.reset();
@@ -138,6 +148,12 @@ Expected<bool> OutputFile::commit()
     }
     m_file.reset();
     m_fd = -1;
+    if (check && !checkFirst) {
+        if (auto problem = check(m_path)) {
+            QFile::remove(m_path);
+            return Error { ErrorKind::Io, m_path, {}, *problem };
+        }
+    }
     return true;
 }
 

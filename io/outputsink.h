@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace ckpt {
 
@@ -31,7 +32,11 @@ public:
     bool copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback);
     qint64 pos() const { return m_pos; }
     bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
-    Expected<bool> commit();
+    // Runs `check` on the finished temporary (flushed to disk, read through /proc/self/fd) before the rename; a
+    // problem it returns fails the commit and leaves the destination as it was. Without /proc the check runs on
+    // the destination right after the rename, and a problem removes it.
+    using Check = std::function<std::optional<QString>(const QString& readablePath)>;
+    Expected<bool> commit(const Check& check = {});
     void discard();
     Error error() const;
     const QString& path() const { return m_path; }

@@ -33,7 +33,7 @@ QByteArray jsonString(const QString& s)
 } // namespace
 
 Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress,
-    const std::atomic<bool>* cancel)
+    const std::atomic<bool>* cancel, const ReadBackCheck& check)
 {
     std::vector<size_t> order(sd.tensors.size());
     for (size_t i = 0; i < order.size(); ++i) {
@@ -98,9 +98,9 @@ Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& 
         return f.error();
     if (done != offset)
         return Error { ErrorKind::Io, path, {}, QStringLiteral("produced %1 bytes, the header declares %2").arg(done).arg(offset) };
-    if (auto c = f.commit(); !c)
-        return c.error();
     report.bytes = done;
+    if (auto c = f.commit(check ? [&](const QString& readable) { return check(readable, report); } : OutputFile::Check {}); !c)
+        return c.error();
     return report;
 }
 

@@ -6,6 +6,7 @@
 
 #include <QString>
 
+#include <optional>
 #include <vector>
 
 namespace ckpt {
@@ -45,16 +46,21 @@ struct WriteReport {
     std::vector<std::uint32_t> storageCrc; // CRC-32 of each storage's bytes as produced (to verify the file against)
 };
 
+// Looks at the finished file before it replaces anything: given a path that reads it (the temporary, through
+// /proc/self/fd) and the writer's report, returns the problem, or nothing when the file may be committed. On a
+// problem the temporary is removed and the destination keeps what it held.
+using ReadBackCheck = std::function<std::optional<QString>(const QString& readablePath, const WriteReport& report)>;
+
 // torch.save's zip layout (torch >= 1.6, as 2.x writes it): records under archive/, data.pkl at protocol 2 with
 // _rebuild_tensor_v2 (v3 for dtypes without a typed storage class) and persistent storage ids, data/<n> stored
 // uncompressed at 64-byte aligned offsets, zip64 where needed. Loadable by torch.load(weights_only=True).
 Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
-    const std::atomic<bool>* cancel = nullptr);
+    const std::atomic<bool>* cancel = nullptr, const ReadBackCheck& check = {});
 
 // safetensors: every tensor stored contiguously on its own (views must already be compact: storage offset 0,
 // contiguous strides, one tensor per storage), header ordered as the reference writer does and padded to 8.
 Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
-    const std::atomic<bool>* cancel = nullptr);
+    const std::atomic<bool>* cancel = nullptr, const ReadBackCheck& check = {});
 
 // Appends one storage's bytes to `f` (both writers' data path): a raw source range is copied file to file with
 // its CRC-32 read from the map, anything else is produced and written chunk by chunk. `done` counts bytes for

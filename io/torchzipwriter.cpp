@@ -291,7 +291,7 @@ QByteArray torchStateDictPickle(const StateDictOut& sd)
 }
 
 Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress,
-    const std::atomic<bool>* cancel)
+    const std::atomic<bool>* cancel, const ReadBackCheck& check)
 {
     OutputFile f(path);
     if (auto ok = f.open(); !ok)
@@ -326,9 +326,9 @@ Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd,
         return Error { ErrorKind::Io, path, {}, QStringLiteral("cancelled; nothing was written") };
     if (!ok)
         return f.error();
-    if (auto c = f.commit(); !c)
-        return c.error();
     report.bytes = done;
+    if (auto c = f.commit(check ? [&](const QString& readable) { return check(readable, report); } : OutputFile::Check {}); !c)
+        return c.error();
     return report;
 }
 

@@ -373,18 +373,18 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
             if (progress)
                 progress(before + done);
         };
-        auto written = plan.format == ExportFormat::Safetensors ? writeSafetensors(files[s], sd, shardProgress, cancel)
-                                                                : writeTorchZip(files[s], sd, shardProgress, cancel);
+        // Each file is read back and checked before it replaces anything at its name.
+        const ReadBackCheck check = [&](const QString& readable, const WriteReport& report) {
+            return verifyWritten(readable, sd, report, cancel);
+        };
+        auto written = plan.format == ExportFormat::Safetensors ? writeSafetensors(files[s], sd, shardProgress, cancel, check)
+                                                                : writeTorchZip(files[s], sd, shardProgress, cancel, check);
         if (!written) {
             cleanup();
             return written.error();
         }
         result.files << files[s];
         before += written->bytes;
-        if (auto problem = verifyWritten(files[s], sd, *written, cancel)) {
-            cleanup();
-            return Error { ErrorKind::Io, files[s], {}, *problem };
-        }
     }
     if (count > 1) {
         const QJsonObject idx { { QStringLiteral("metadata"), QJsonObject { { QStringLiteral("total_size"), qint64(before) } } },

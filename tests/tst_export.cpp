@@ -37,6 +37,8 @@ private slots:
     void unwritableDestination();
     void diskFull();
     void otherFileSystemSource();
+    void checkRunsBeforeReplacing_data();
+    void checkRunsBeforeReplacing();
     void verifyCatchesOtherBytes_data();
     void verifyCatchesOtherBytes();
 
@@ -376,6 +378,59 @@ void TestExport::otherFileSystemSource()
     }
     QVERIFY(!outputs[0].isEmpty());
     QVERIFY(outputs[0] == outputs[1]);
+}
+
+void TestExport::checkRunsBeforeReplacing_data()
+{
+    QTest::addColumn<bool>("safetensors");
+    QTest::addColumn<bool>("accept");
+    for (bool st : { false, true })
+        for (bool accept : { true, false })
+            QTest::addRow("%s %s", st ? "safetensors" : "torch", accept ? "accepted" : "refused") << st << accept;
+}
+
+// The read-back check sees the finished file before the rename: a refused file never replaces what the
+// destination held, and leaves no temporary behind; an accepted one is the file the check read.
+void TestExport::checkRunsBeforeReplacing()
+{
+    QFETCH(bool, safetensors);
+    QFETCH(bool, accept);
+    std::vector<float> values(1000);
+    for (size_t i = 0; i < values.size(); ++i)
+        values[i] = float(i) - 0.5f;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(values.data());
+    StateDictOut sd;
+    sd.storages.push_back(StorageOut { DType::Float32, std::int64_t(values.size()),
+        [data](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>*, QString&) {
+            return write(data, 4000);
+        } });
+    sd.tensors.push_back(TensorOut { QStringLiteral("w"), 0, DType::Float32, { 1000 }, { 1 }, 0, false });
+    QTemporaryDir dir;
+    const QString dest = dir.filePath(safetensors ? QStringLiteral("keep.safetensors") : QStringLiteral("keep.pth"));
+    {
+        QFile old(dest);
+        QVERIFY(old.open(QIODevice::WriteOnly));
+        old.write("what the user had");
+    }
+    QString seenPath;
+    std::optional<QString> seenProblem;
+    const ReadBackCheck check = [&](const QString& readable, const WriteReport& report) -> std::optional<QString> {
+        seenPath = readable;
+        seenProblem = verifyWritten(readable, sd, report);
+        return accept ? std::nullopt : std::optional<QString>(QStringLiteral("refused by the test"));
+    };
+    auto written = safetensors ? writeSafetensors(dest, sd, {}, nullptr, check) : writeTorchZip(dest, sd, {}, nullptr, check);
+    QVERIFY(seenPath.startsWith(QLatin1String("/proc/self/fd/")));
+    QVERIFY2(!seenProblem, qPrintable(seenProblem.value_or(QString())));
+    QCOMPARE(filesIn(dir.path()), QStringList { QFileInfo(dest).fileName() });
+    if (accept) {
+        QVERIFY(written);
+        QVERIFY(!verifyWritten(dest, sd, *written));
+    } else {
+        QVERIFY(!written);
+        QVERIFY(written.error().message().contains(QLatin1String("refused by the test")));
+        QCOMPARE(test::readAll(dest), QByteArray("what the user had"));
+    }
 }
 
 void TestExport::verifyCatchesOtherBytes_data()
