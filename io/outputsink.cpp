@@ -124,23 +124,37 @@ bool OutputFile::writeAt(qint64 offset, const void* data, qint64 n)
     return pwriteAll(offset, static_cast<const char*>(data), n);
 }
 
-Expected<bool> OutputFile::commit(const Check& check)
+Expected<bool> OutputFile::seal(const Check& check)
 {
-    if (!m_failure.isEmpty())
+    if (!m_failure.isEmpty() || !m_file)
         return error();
     // The data must be on disk before the rename makes it visible under the destination's name.
     if (::fsync(m_fd) != 0) {
         m_failure = QStringLiteral("cannot flush to disk: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
         return error();
     }
+    m_sealed = true;
     const QString viaProc = QStringLiteral("/proc/self/fd/%1").arg(m_fd);
-    const bool checkFirst = check && QFileInfo(viaProc).isFile();
-    if (checkFirst) {
+    if (check && !QFileInfo(viaProc).isFile()) {
+        m_lateCheck = check;
+        return true;
+    }
+    if (check) {
         if (auto problem = check(viaProc)) {
             m_failure = *problem;
             return Error { ErrorKind::Io, m_path, {}, *problem };
         }
     }
+    return true;
+}
+
+Expected<bool> OutputFile::commit()
+{
+    if (!m_sealed)
+        if (auto ok = seal(); !ok)
+            return ok;
+    if (!m_failure.isEmpty())
+        return error();
     if (!m_file->commit()) {
         m_failure = m_file->errorString();
         m_file.reset();
@@ -148,8 +162,8 @@ Expected<bool> OutputFile::commit(const Check& check)
     }
     m_file.reset();
     m_fd = -1;
-    if (check && !checkFirst) {
-        if (auto problem = check(m_path)) {
+    if (m_lateCheck) {
+        if (auto problem = m_lateCheck(m_path)) {
             QFile::remove(m_path);
             return Error { ErrorKind::Io, m_path, {}, *problem };
         }

@@ -32,11 +32,13 @@ public:
     bool copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback);
     qint64 pos() const { return m_pos; }
     bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
-    // Runs `check` on the finished temporary (flushed to disk, read through /proc/self/fd) before the rename; a
-    // problem it returns fails the commit and leaves the destination as it was. Without /proc the check runs on
-    // the destination right after the rename, and a problem removes it.
+    // Flushes the finished temporary to disk and runs `check` on it (read through /proc/self/fd) before anything
+    // is renamed; a problem it returns fails here and the destination keeps what it held. Without /proc the check
+    // runs on the destination right after commit()'s rename, and a problem removes it.
     using Check = std::function<std::optional<QString>(const QString& readablePath)>;
-    Expected<bool> commit(const Check& check = {});
+    Expected<bool> seal(const Check& check = {});
+    // Renames the temporary over the destination (sealing it first if seal() was not called).
+    Expected<bool> commit();
     void discard();
     Error error() const;
     const QString& path() const { return m_path; }
@@ -51,6 +53,8 @@ private:
     qint64 m_pos = 0;
     qint64 m_started = 0; // writeback requested for [0, m_started)
     qint64 m_waited = 0;  // and finished for [0, m_waited)
+    bool m_sealed = false;
+    Check m_lateCheck;    // seal()'s check when /proc could not show the temporary
     QString m_failure;
 };
 

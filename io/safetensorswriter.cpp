@@ -35,6 +35,13 @@ QByteArray jsonString(const QString& s)
 Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress,
     const std::atomic<bool>* cancel, const ReadBackCheck& check)
 {
+    return writeAndCommit(path, [&](OutputFile& f) { return writeSafetensors(f, sd, progress, cancel); }, check);
+}
+
+Expected<WriteReport> writeSafetensors(OutputFile& f, const StateDictOut& sd, const Progress& progress,
+    const std::atomic<bool>* cancel)
+{
+    const QString& path = f.path();
     std::vector<size_t> order(sd.tensors.size());
     for (size_t i = 0; i < order.size(); ++i) {
         const TensorOut& t = sd.tensors[i];
@@ -72,9 +79,6 @@ Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& 
     header += '}';
     header += QByteArray((8 - header.size() % 8) % 8, ' ');
 
-    OutputFile f(path);
-    if (auto ok = f.open(); !ok)
-        return ok.error();
     quint64 n = quint64(header.size());
     QByteArray len;
     for (int i = 0; i < 8; ++i)
@@ -99,8 +103,6 @@ Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& 
     if (done != offset)
         return Error { ErrorKind::Io, path, {}, QStringLiteral("produced %1 bytes, the header declares %2").arg(done).arg(offset) };
     report.bytes = done;
-    if (auto c = f.commit(check ? [&](const QString& readable) { return check(readable, report); } : OutputFile::Check {}); !c)
-        return c.error();
     return report;
 }
 

@@ -56,11 +56,21 @@ using ReadBackCheck = std::function<std::optional<QString>(const QString& readab
 // uncompressed at 64-byte aligned offsets, zip64 where needed. Loadable by torch.load(weights_only=True).
 Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr, const ReadBackCheck& check = {});
+// The same into an opened OutputFile, left unsealed and uncommitted (several files can then be checked before any
+// of them replaces anything).
+Expected<WriteReport> writeTorchZip(OutputFile& f, const StateDictOut& sd, const Progress& progress = {},
+    const std::atomic<bool>* cancel = nullptr);
 
 // safetensors: every tensor stored contiguously on its own (views must already be compact: storage offset 0,
 // contiguous strides, one tensor per storage), header ordered as the reference writer does and padded to 8.
 Expected<WriteReport> writeSafetensors(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr, const ReadBackCheck& check = {});
+Expected<WriteReport> writeSafetensors(OutputFile& f, const StateDictOut& sd, const Progress& progress = {},
+    const std::atomic<bool>* cancel = nullptr);
+
+// Opens `path`, writes with `write`, seals with `check` and commits: the path-taking writers above.
+Expected<WriteReport> writeAndCommit(const QString& path,
+    const std::function<Expected<WriteReport>(OutputFile&)>& write, const ReadBackCheck& check);
 
 // Appends one storage's bytes to `f` (both writers' data path): a raw source range is copied file to file with
 // its CRC-32 read from the map, anything else is produced and written chunk by chunk. `done` counts bytes for

@@ -43,4 +43,22 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
     return true;
 }
 
+Expected<WriteReport> writeAndCommit(const QString& path,
+    const std::function<Expected<WriteReport>(OutputFile&)>& write, const ReadBackCheck& check)
+{
+    OutputFile f(path);
+    if (auto ok = f.open(); !ok)
+        return ok.error();
+    auto report = write(f);
+    if (!report)
+        return report;
+    const OutputFile::Check sealCheck = check ? OutputFile::Check([&](const QString& readable) { return check(readable, *report); })
+                                              : OutputFile::Check {};
+    if (auto ok = f.seal(sealCheck); !ok)
+        return ok.error();
+    if (auto ok = f.commit(); !ok)
+        return ok.error();
+    return report;
+}
+
 } // namespace ckpt

@@ -293,9 +293,13 @@ QByteArray torchStateDictPickle(const StateDictOut& sd)
 Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress,
     const std::atomic<bool>* cancel, const ReadBackCheck& check)
 {
-    OutputFile f(path);
-    if (auto ok = f.open(); !ok)
-        return ok.error();
+    return writeAndCommit(path, [&](OutputFile& f) { return writeTorchZip(f, sd, progress, cancel); }, check);
+}
+
+Expected<WriteReport> writeTorchZip(OutputFile& f, const StateDictOut& sd, const Progress& progress,
+    const std::atomic<bool>* cancel)
+{
+    const QString& path = f.path();
     ZipOut zip(f);
     const QByteArray prefix = "archive/";
     std::int64_t done = 0;
@@ -327,8 +331,6 @@ Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd,
     if (!ok)
         return f.error();
     report.bytes = done;
-    if (auto c = f.commit(check ? [&](const QString& readable) { return check(readable, report); } : OutputFile::Check {}); !c)
-        return c.error();
     return report;
 }
 

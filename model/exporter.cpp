@@ -352,15 +352,19 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         if (!f.isEmpty() && QFileInfo(f).exists() && QFileInfo(f).canonicalFilePath() == source)
             return Error { ErrorKind::Io, f, {}, QStringLiteral("refusing to write over the checkpoint being exported from") };
 
-    ExportResult result;
-    auto cleanup = [&]() {
-        for (const QString& f : result.files)
-            QFile::remove(f);
+    // Every file (shards, then the index) is written to its temporary, flushed and checked first; only when all of
+    // them are sound do they replace anything, one rename each, so a failure leaves every destination as it was.
+    struct Pending {
+        std::unique_ptr<OutputFile> file;
+        StateDictOut sd;
+        WriteReport report;
     };
+    std::vector<std::unique_ptr<Pending>> pending;
     std::int64_t before = 0;
     QJsonObject weightMap;
     for (int s = 0; s < count; ++s) {
-        StateDictOut sd;
+        auto& job = *pending.emplace_back(std::make_unique<Pending>());
+        StateDictOut& sd = job.sd;
         for (size_t u : shards[size_t(s)]) {
             sd.storages.push_back((*units)[u].storage);
             for (auto t : (*units)[u].tensors) {
@@ -373,28 +377,40 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
             if (progress)
                 progress(before + done);
         };
-        // Each file is read back and checked before it replaces anything at its name.
-        const ReadBackCheck check = [&](const QString& readable, const WriteReport& report) {
-            return verifyWritten(readable, sd, report, cancel);
-        };
-        auto written = plan.format == ExportFormat::Safetensors ? writeSafetensors(files[s], sd, shardProgress, cancel, check)
-                                                                : writeTorchZip(files[s], sd, shardProgress, cancel, check);
-        if (!written) {
-            cleanup();
+        job.file = std::make_unique<OutputFile>(files[s]);
+        if (auto ok = job.file->open(); !ok)
+            return ok.error();
+        auto written = plan.format == ExportFormat::Safetensors ? writeSafetensors(*job.file, sd, shardProgress, cancel)
+                                                                : writeTorchZip(*job.file, sd, shardProgress, cancel);
+        if (!written)
             return written.error();
-        }
-        result.files << files[s];
+        job.report = *written;
+        Pending* j = &job;
+        if (auto ok = job.file->seal([j, cancel](const QString& readable) { return verifyWritten(readable, j->sd, j->report, cancel); }); !ok)
+            return ok.error();
         before += written->bytes;
     }
     if (count > 1) {
         const QJsonObject idx { { QStringLiteral("metadata"), QJsonObject { { QStringLiteral("total_size"), qint64(before) } } },
             { QStringLiteral("weight_map"), weightMap } };
-        QSaveFile f(index);
-        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(idx).toJson(QJsonDocument::Indented)) < 0 || !f.commit()) {
-            cleanup();
-            return Error { ErrorKind::Io, index, {}, QStringLiteral("cannot write the shard index: %1").arg(f.errorString()) };
+        const QByteArray json = QJsonDocument(idx).toJson(QJsonDocument::Indented);
+        auto& job = *pending.emplace_back(std::make_unique<Pending>());
+        job.file = std::make_unique<OutputFile>(index);
+        if (auto ok = job.file->open(); !ok)
+            return ok.error();
+        if (!job.file->write(json.constData(), json.size()))
+            return Error { ErrorKind::Io, index, {}, QStringLiteral("cannot write the shard index: %1").arg(job.file->error().what) };
+        if (auto ok = job.file->seal(); !ok)
+            return ok.error();
+    }
+    ExportResult result;
+    for (auto& job : pending) {
+        if (auto ok = job->file->commit(); !ok) {
+            for (const QString& f : result.files) // a rename failed part-way: take back what this export put there
+                QFile::remove(f);
+            return ok.error();
         }
-        result.files << index;
+        result.files << job->file->path();
     }
     result.bytes = before;
     result.overflow = overflow->load();

@@ -33,6 +33,7 @@ private slots:
     void castMatchesTorchRounding();
     void deflatedSourceStaysIntact();
     void cancelLeavesNothing();
+    void failedShardKeepsEveryDestination();
     void refusesToOverwriteSource();
     void unwritableDestination();
     void diskFull();
@@ -282,7 +283,7 @@ void TestExport::cancelLeavesNothing()
 {
     auto ck = openCheckpoint(sample());
     QVERIFY(ck);
-    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 100'000);
+    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 40'000); // 97 KB: three shards
     auto rp = resolvePlan(**ck, analyze(**ck), p);
     QVERIFY(rp);
     QTemporaryDir dir;
@@ -294,6 +295,40 @@ void TestExport::cancelLeavesNothing()
     QVERIFY(!result);
     QVERIFY(result.error().what.contains(QLatin1String("cancel")));
     QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+// Shards are all written and checked before any of them is renamed into place: cancelling inside the second
+// shard leaves the files an earlier export wrote under the same names exactly as they were.
+void TestExport::failedShardKeepsEveryDestination()
+{
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 40'000); // 97 KB: three shards
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(rp);
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("out.pth"));
+    auto first = runExport(**ck, *rp, p, out);
+    QVERIFY(first);
+    QVERIFY(first->files.size() >= 3); // two shards or more, and the index
+    std::map<QString, QByteArray> before;
+    for (const QString& f : first->files) {
+        QFile file(f);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        const QByteArray marker = "kept: " + f.toUtf8();
+        file.write(marker);
+        before[f] = marker;
+    }
+    std::atomic<bool> cancel { false };
+    auto second = runExport(**ck, *rp, p, out, [&](std::int64_t done) {
+        if (done > 60'000)
+            cancel = true; // inside the second shard
+    }, &cancel);
+    QVERIFY(!second);
+    QVERIFY(second.error().what.contains(QLatin1String("cancel")));
+    QCOMPARE(filesIn(dir.path()).size(), int(before.size()));
+    for (const auto& [f, marker] : before)
+        QCOMPARE(test::readAll(f), marker);
 }
 
 void TestExport::refusesToOverwriteSource()
