@@ -73,6 +73,9 @@ public:
     bool valid(ObjId id) const { return id < m_objects.size(); }
     size_t size() const { return m_objects.size(); }
     void reserve(size_t n) { m_objects.reserve(n); }
+    // The reserved arena, for memory advice (huge pages).
+    void* arenaData() { return m_objects.data(); }
+    size_t arenaBytes() const { return m_objects.capacity() * sizeof(PyObject); }
 
 private:
     std::vector<PyObject> m_objects;

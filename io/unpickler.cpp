@@ -8,6 +8,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include <sys/mman.h>
+
 namespace ckpt {
 namespace {
 
@@ -978,6 +980,23 @@ UnpickleResult Interpreter::run()
     }
 }
 
+// The arena is filled front to back, once: on huge pages a 60,000-tensor state dict's 70 MB of objects cost a few
+// dozen page faults instead of 17,000 (faulting was about a quarter of opening such a file). Only whole 2 MiB
+// pages inside the range are advised; the kernel ignores the advice where transparent huge pages are off.
+void adviseHugePages(void* data, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+    const std::uintptr_t begin = (std::uintptr_t(data) + kHuge - 1) & ~(kHuge - 1);
+    const std::uintptr_t end = (std::uintptr_t(data) + bytes) & ~(kHuge - 1);
+    if (end > begin)
+        madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+    (void)data;
+    (void)bytes;
+#endif
+}
+
 } // namespace
 
 Expected<UnpickleResult> unpickle(std::span<const std::uint8_t> data, UnpickleTarget& target,
@@ -986,6 +1005,7 @@ Expected<UnpickleResult> unpickle(std::span<const std::uint8_t> data, UnpickleTa
     // Growing the arena by doubling touches every page twice; a pickle makes at most a few objects per byte.
     // Reserved pages that stay unused cost address space only. Capped: legacy files pass the raw storages too.
     target.graph.reserve(target.graph.size() + std::min<size_t>(data.size() / 2, 4u << 20) + 64);
+    adviseHugePages(target.graph.arenaData(), target.graph.arenaBytes());
     Interpreter in(data, target, persistentLoad, record, limits);
     try {
         return in.run();
