@@ -8,6 +8,7 @@
 #include <vector>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -106,7 +107,13 @@ __attribute__((target("avx,f16c,popcnt"))) std::int64_t floatsToHalfF16c(const s
 
 bool haveF16c()
 {
-    static const bool yes = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
+    // clang 14's __builtin_cpu_supports does not know "f16c": its CPUID bit (leaf 1, ECX bit 29) is read directly;
+    // "avx" also checks that the OS saves the AVX registers.
+    static const bool yes = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        return __builtin_cpu_supports("avx") && __builtin_cpu_supports("popcnt") && __get_cpuid(1, &a, &b, &c, &d)
+            && (c & (1u << 29)) != 0;
+    }();
     return yes;
 }
 #endif
