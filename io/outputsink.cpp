@@ -53,13 +53,22 @@ void OutputFile::pace()
 #ifdef SYNC_FILE_RANGE_WRITE
     if (m_pos - m_started < kWritebackWindow)
         return;
-    // Errors here are not lost: fsync in commit() reports any failed writeback.
+    // A wait reports a failed writeback once and clears it for this descriptor, so a later fsync would succeed:
+    // every error here fails the file (only "not supported here" is ignored; fsync still does the work then).
+    auto failed = [this](int rc) {
+        if (rc == 0 || errno == ENOSYS || errno == ESPIPE || errno == EINVAL)
+            return false;
+        m_failure = QStringLiteral("writing to disk failed: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
+        return true;
+    };
     if (m_started > m_waited) {
-        ::sync_file_range(m_fd, m_waited, m_started - m_waited,
-            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        if (failed(::sync_file_range(m_fd, m_waited, m_started - m_waited,
+                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)))
+            return;
         m_waited = m_started;
     }
-    ::sync_file_range(m_fd, m_started, m_pos - m_started, SYNC_FILE_RANGE_WRITE);
+    if (failed(::sync_file_range(m_fd, m_started, m_pos - m_started, SYNC_FILE_RANGE_WRITE)))
+        return;
     m_started = m_pos;
 #endif
 }
@@ -72,7 +81,7 @@ bool OutputFile::write(const void* data, qint64 n)
         return false;
     m_pos += n;
     pace();
-    return true;
+    return m_failure.isEmpty();
 }
 
 bool OutputFile::copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback)
@@ -89,10 +98,10 @@ bool OutputFile::copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint
         }
         if (c < 0 && errno == EINTR)
             continue;
-        if (c == 0) {
-            m_failure = QStringLiteral("the source file ended %1 bytes early").arg(n - done);
-            return false;
-        }
+        // 0 before the end of a range checked against the map: some file systems answer that for "cannot"
+        // (coreutils takes it so too); the rest goes through pwrite.
+        if (c == 0)
+            break;
         if (c < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL || errno == EBADF))
             break; // not between these files: the rest through pwrite
         m_failure = QString::fromLocal8Bit(std::strerror(errno));
@@ -102,7 +111,7 @@ bool OutputFile::copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint
         return false;
     m_pos += n;
     pace();
-    return true;
+    return m_failure.isEmpty();
 }
 
 bool OutputFile::writeZeros(qint64 n)
@@ -136,8 +145,9 @@ Expected<bool> OutputFile::seal(const Check& check)
     m_sealed = true;
     const QString viaProc = QStringLiteral("/proc/self/fd/%1").arg(m_fd);
     if (check && !QFileInfo(viaProc).isFile()) {
-        m_lateCheck = check;
-        return true;
+        // The temporary has no name to open it by otherwise; checking after the rename could lose the destination.
+        m_failure = QStringLiteral("cannot read the written file back before it replaces anything: /proc/self/fd is not available");
+        return error();
     }
     if (check) {
         if (auto problem = check(viaProc)) {
@@ -162,12 +172,6 @@ Expected<bool> OutputFile::commit()
     }
     m_file.reset();
     m_fd = -1;
-    if (m_lateCheck) {
-        if (auto problem = m_lateCheck(m_path)) {
-            QFile::remove(m_path);
-            return Error { ErrorKind::Io, m_path, {}, *problem };
-        }
-    }
     return true;
 }
 

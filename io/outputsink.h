@@ -33,8 +33,8 @@ public:
     qint64 pos() const { return m_pos; }
     bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
     // Flushes the finished temporary to disk and runs `check` on it (read through /proc/self/fd) before anything
-    // is renamed; a problem it returns fails here and the destination keeps what it held. Without /proc the check
-    // runs on the destination right after commit()'s rename, and a problem removes it.
+    // is renamed; a problem it returns fails here and the destination keeps what it held. Without /proc a check
+    // cannot run, and sealing with one fails rather than rename an unchecked file.
     using Check = std::function<std::optional<QString>(const QString& readablePath)>;
     Expected<bool> seal(const Check& check = {});
     // Renames the temporary over the destination (sealing it first if seal() was not called).
@@ -54,7 +54,6 @@ private:
     qint64 m_started = 0; // writeback requested for [0, m_started)
     qint64 m_waited = 0;  // and finished for [0, m_waited)
     bool m_sealed = false;
-    Check m_lateCheck;    // seal()'s check when /proc could not show the temporary
     QString m_failure;
 };
 

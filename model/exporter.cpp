@@ -15,6 +15,8 @@
 #include <cstring>
 #include <map>
 
+#include <sys/resource.h>
+
 namespace ckpt {
 namespace {
 
@@ -105,6 +107,27 @@ void markRaw(StorageOut& st, const Checkpoint& ck, int storage, const std::uint8
             return;
         }
     }
+}
+
+// Every file of an export stays open (an unnamed temporary) until all of them are checked; a many-shard export
+// can pass the default limit of 1024 descriptors, so the soft limit is raised toward the hard one when needed.
+std::optional<QString> makeRoomForOpenFiles(int files)
+{
+    rlimit lim {};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return std::nullopt;
+    const rlim_t need = rlim_t(files) + 256; // what the process holds open besides
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= need)
+        return std::nullopt;
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need)
+        return QStringLiteral("an export into %1 files keeps them all open until each is checked, and this process may open "
+                              "only %2 (raise `ulimit -n` or the shard size)")
+            .arg(files)
+            .arg(qulonglong(lim.rlim_max));
+    lim.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return QStringLiteral("cannot raise the open-file limit to %1 for %2 output files").arg(qulonglong(need)).arg(files);
+    return std::nullopt;
 }
 
 struct Unit { // what goes into one shard together: a storage and the tensors on it
@@ -359,6 +382,8 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         StateDictOut sd;
         WriteReport report;
     };
+    if (auto problem = makeRoomForOpenFiles(count + (count > 1 ? 1 : 0)))
+        return Error { ErrorKind::Io, out, {}, *problem };
     std::vector<std::unique_ptr<Pending>> pending;
     std::int64_t before = 0;
     QJsonObject weightMap;
@@ -406,9 +431,12 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     ExportResult result;
     for (auto& job : pending) {
         if (auto ok = job->file->commit(); !ok) {
-            for (const QString& f : result.files) // a rename failed part-way: take back what this export put there
-                QFile::remove(f);
-            return ok.error();
+            // A rename failed after every file was checked: the ones before it are sound and already replaced what
+            // was there, so they stay; the error says which.
+            Error e = ok.error();
+            if (!result.files.isEmpty())
+                e.what += QStringLiteral("; already written: %1").arg(result.files.join(QStringLiteral(", ")));
+            return e;
         }
         result.files << job->file->path();
     }

@@ -18,8 +18,9 @@ Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPla
 
 // Writes the plan's tensors from the source's memory map to `out` (streamed, converted on the way when cast):
 // one file, or with plan.maxShardSize shards named <stem>-00001-of-0000N.<ext> beside <stem>.<ext>.index.json.
-// Every file goes through a temporary and an fsync, and is read back and checked against the plan (verifyWritten)
-// before it replaces anything. On any failure nothing of this export is left behind.
+// Every file goes through a temporary and an fsync, and is read back and checked against the plan (verifyWritten);
+// only when every file of the export passed are they renamed into place, so a failure while writing or checking
+// leaves every destination as it was.
 Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, const ExportPlan& plan, const QString& out,
     const Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
 

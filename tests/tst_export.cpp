@@ -34,6 +34,7 @@ private slots:
     void deflatedSourceStaysIntact();
     void cancelLeavesNothing();
     void failedShardKeepsEveryDestination();
+    void manyShardsUnderALowFileLimit();
     void refusesToOverwriteSource();
     void unwritableDestination();
     void diskFull();
@@ -329,6 +330,32 @@ void TestExport::failedShardKeepsEveryDestination()
     QCOMPARE(filesIn(dir.path()).size(), int(before.size()));
     for (const auto& [f, marker] : before)
         QCOMPARE(test::readAll(f), marker);
+}
+
+// Every shard stays open until all are checked: with the soft open-file limit below what that needs, the export
+// raises it (toward the hard limit) instead of failing half-way.
+void TestExport::manyShardsUnderALowFileLimit()
+{
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, std::nullopt, ExportFormat::Safetensors, 1); // a shard per tensor
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(rp);
+    QTemporaryDir dir;
+    rlimit old {};
+    QCOMPARE(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit low = old;
+    low.rlim_cur = 40;
+    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < rlim_t(rp->tensors.size()) + 300)
+        QSKIP("the hard open-file limit is too low for this test");
+    QCOMPARE(setrlimit(RLIMIT_NOFILE, &low), 0);
+    auto result = runExport(**ck, *rp, p, dir.filePath(QStringLiteral("many.safetensors")));
+    rlimit after {};
+    getrlimit(RLIMIT_NOFILE, &after);
+    setrlimit(RLIMIT_NOFILE, &old);
+    QVERIFY2(result, qPrintable(result ? QString() : result.error().message()));
+    QCOMPARE(result->files.size(), qsizetype(rp->tensors.size() + 1)); // the shards and the index
+    QVERIFY(after.rlim_cur > 40);
 }
 
 void TestExport::refusesToOverwriteSource()
