@@ -17,7 +17,7 @@ struct StorageOut {
     std::int64_t numel = 0;      // elements of dtype
     ByteProducer produce;        // exactly numel * itemsize bytes
     // Set when those bytes are a verbatim range of a mapped source file: writers then copy file to file in the
-    // kernel (copy_file_range, as cp does) and read the map only for the CRC; `produce` is the fallback.
+    // kernel (copy_file_range, as cp does) and read the map only for the CRC, instead of calling `produce`.
     std::shared_ptr<const MappedFile> rawFile;
     qint64 rawOffset = 0;
     bool releaseRaw = false;     // the map's pages may be released once read

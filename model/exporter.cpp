@@ -311,36 +311,23 @@ std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd
 
 Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel)
 {
-    std::int64_t overflow = 0;
-    std::vector<double> buf;
-    for (const auto& p : rp.tensors) {
+    // The export's own cast, its output thrown away: the count is the one the export reports, by construction.
+    // Safetensors units are one per planned tensor, in order, each over exactly that tensor's elements.
+    auto overflow = std::make_shared<std::atomic<std::int64_t>>(0);
+    auto units = buildUnits(ck, rp, ExportFormat::Safetensors, overflow);
+    if (!units)
+        return units.error();
+    const auto discard = [](const std::uint8_t*, size_t) { return true; };
+    for (size_t i = 0; i < rp.tensors.size(); ++i) {
+        const PlannedTensor& p = rp.tensors[i];
         const TensorInfo& t = ck.tensors[size_t(p.tensor)];
         if (p.outputDtype == t.dtype || t.numel() == 0 || !dtypeIsFloatingPoint(p.outputDtype))
             continue;
-        auto view = elementViewForScan(ck, p.tensor);
-        if (!view)
-            return view.error();
-        const double limit = p.outputDtype == DType::Float16 ? 65520.0 : 0; // values from here on round to inf
-        const bool release = isDense(*view) && inMap(ck, t.storage);
-        for (std::int64_t b = 0; b < view->numel; b += 1 << 16) {
-            if (cancel && cancel->load())
-                return Error { ErrorKind::Io, ck.path, {}, QStringLiteral("cancelled") };
-            const std::int64_t n = std::min<std::int64_t>(1 << 16, view->numel - b);
-            buf.resize(size_t(n));
-            decodeRange(*view, b, n, buf.data());
-            if (release) // read once before the export reads it again: do not hold a multi-GB source resident
-                MappedFile::releasePages(view->base + b * view->itemSize, size_t(n * view->itemSize));
-            for (double d : buf) {
-                if (!std::isfinite(d))
-                    continue;
-                const float f = static_cast<float>(d);
-                if (std::isinf(f) || (limit > 0 && std::fabs(f) >= limit)
-                    || (p.outputDtype == DType::BFloat16 && (floatToBFloat16(f) & 0x7FFF) == 0x7F80))
-                    ++overflow;
-            }
-        }
+        QString why;
+        if (!(*units)[i].storage.produce(discard, cancel, why))
+            return Error { ErrorKind::Io, ck.path, {}, why.isEmpty() ? QStringLiteral("cancelled") : why };
     }
-    return overflow;
+    return overflow->load();
 }
 
 Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, const ExportPlan& plan, const QString& out,

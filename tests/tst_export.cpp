@@ -280,19 +280,28 @@ void TestExport::deflatedSourceStaysIntact()
     }
 }
 
+// The sample as bfloat16 in 40 kB torch shards (97 KB: three of them); with `cancelInSecond`, cancelled in the
+// middle of the second.
+static Expected<ExportResult> threeShardExport(const QString& sampleFile, const QString& out, bool cancelInSecond)
+{
+    auto ck = openCheckpoint(sampleFile);
+    if (!ck)
+        return ck.error();
+    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 40'000);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    if (!rp)
+        return rp.error();
+    std::atomic<bool> cancel { false };
+    return runExport(**ck, *rp, p, out, [&](std::int64_t done) {
+        if (cancelInSecond && done > 60'000)
+            cancel = true;
+    }, &cancel);
+}
+
 void TestExport::cancelLeavesNothing()
 {
-    auto ck = openCheckpoint(sample());
-    QVERIFY(ck);
-    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 40'000); // 97 KB: three shards
-    auto rp = resolvePlan(**ck, analyze(**ck), p);
-    QVERIFY(rp);
     QTemporaryDir dir;
-    std::atomic<bool> cancel { false };
-    auto result = runExport(**ck, *rp, p, dir.filePath(QStringLiteral("out.pth")), [&](std::int64_t done) {
-        if (done > 60'000)
-            cancel = true; // inside the second shard
-    }, &cancel);
+    auto result = threeShardExport(sample(), dir.filePath(QStringLiteral("out.pth")), true);
     QVERIFY(!result);
     QVERIFY(result.error().what.contains(QLatin1String("cancel")));
     QCOMPARE(filesIn(dir.path()), QStringList());
@@ -302,14 +311,9 @@ void TestExport::cancelLeavesNothing()
 // shard leaves the files an earlier export wrote under the same names exactly as they were.
 void TestExport::failedShardKeepsEveryDestination()
 {
-    auto ck = openCheckpoint(sample());
-    QVERIFY(ck);
-    const ExportPlan p = plan({}, {}, {}, DType::BFloat16, ExportFormat::Torch, 40'000); // 97 KB: three shards
-    auto rp = resolvePlan(**ck, analyze(**ck), p);
-    QVERIFY(rp);
     QTemporaryDir dir;
     const QString out = dir.filePath(QStringLiteral("out.pth"));
-    auto first = runExport(**ck, *rp, p, out);
+    auto first = threeShardExport(sample(), out, false);
     QVERIFY(first);
     QVERIFY(first->files.size() >= 3); // two shards or more, and the index
     std::map<QString, QByteArray> before;
@@ -320,11 +324,7 @@ void TestExport::failedShardKeepsEveryDestination()
         file.write(marker);
         before[f] = marker;
     }
-    std::atomic<bool> cancel { false };
-    auto second = runExport(**ck, *rp, p, out, [&](std::int64_t done) {
-        if (done > 60'000)
-            cancel = true; // inside the second shard
-    }, &cancel);
+    auto second = threeShardExport(sample(), out, true);
     QVERIFY(!second);
     QVERIFY(second.error().what.contains(QLatin1String("cancel")));
     QCOMPARE(filesIn(dir.path()).size(), int(before.size()));
