@@ -59,7 +59,7 @@ ObjId CheckpointMerge::append(const Checkpoint& part, CheckpointPart info)
         for (auto& item : o.items)
             item = shift(item);
         o.args = shift(o.args);
-        o.state = shift(o.state);
+        o.setState(shift(o.state()));
         if (o.kind == ObjKind::Tensor)
             o.integer += tensorBase;
         else if (o.kind == ObjKind::Storage)

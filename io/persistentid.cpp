@@ -9,7 +9,7 @@ bool textOf(const PyObject& o, QString& out)
         return true;
     }
     if (o.kind == ObjKind::Bytes) {
-        out = QString::fromLatin1(o.bytes);
+        out = QString::fromLatin1(o.bytes());
         return true;
     }
     return false;
@@ -37,7 +37,7 @@ Expected<PidParse> parsePersistentId(const ObjectGraph& g, ObjId pid)
     const auto& cls = g.at(t.items[1]);
     if (cls.kind != ObjKind::Global)
         return bad(QStringLiteral("storage persistent id without a storage class"));
-    r.storage.storageClass = cls.name;
+    r.storage.storageClass = cls.name();
     if (!textOf(g.at(t.items[2]), r.storage.key))
         return bad(QStringLiteral("storage key is not a string"));
     if (!textOf(g.at(t.items[3]), r.storage.location))

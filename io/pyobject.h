@@ -3,13 +3,15 @@
 #include <QByteArray>
 #include <QString>
 
+#include "io/objlist.h"
+
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace ckpt {
 
-using ObjId = std::uint32_t;
 inline constexpr ObjId kNoObject = std::numeric_limits<ObjId>::max();
 
 // What a pickle built, without running any of it. Known constructors are interpreted into plain kinds
@@ -36,20 +38,84 @@ enum class ObjKind : std::uint8_t {
     Mark,     // internal to the unpickler
 };
 
+// Fields few nodes need (a Global's or Object's attribute name, a Bytes value, a float, a BUILD state), kept out of
+// line so that the node itself stays at 64 bytes: a 60,000-tensor state dict builds over half a million nodes and
+// every byte of them is memory the open must fault in and zero.
+struct PyObjectExtra {
+    QString name;
+    QByteArray bytes;
+    double real = 0;
+    ObjId state = kNoObject;
+};
+
+// Owns a PyObjectExtra, copies it deep; empty until a setter needs one.
+class PyObjectExtraBox {
+public:
+    PyObjectExtraBox() = default;
+    PyObjectExtraBox(const PyObjectExtraBox& o)
+        : m_p(o.m_p ? std::make_unique<PyObjectExtra>(*o.m_p) : nullptr)
+    {
+    }
+    PyObjectExtraBox(PyObjectExtraBox&&) noexcept = default;
+    PyObjectExtraBox& operator=(const PyObjectExtraBox& o)
+    {
+        if (this != &o)
+            m_p = o.m_p ? std::make_unique<PyObjectExtra>(*o.m_p) : nullptr;
+        return *this;
+    }
+    PyObjectExtraBox& operator=(PyObjectExtraBox&&) noexcept = default;
+    const PyObjectExtra* get() const { return m_p.get(); }
+    PyObjectExtra& edit()
+    {
+        if (!m_p)
+            m_p = std::make_unique<PyObjectExtra>();
+        return *m_p;
+    }
+
+private:
+    std::unique_ptr<PyObjectExtra> m_p;
+};
+
 struct PyObject {
     ObjKind kind = ObjKind::None;
     bool boolean = false;
-    std::int64_t integer = 0;
-    double real = 0;
-    QString text;    // Str value; BigInt digits; Global/Object module; Device; type names
-    QString name;    // Global/Object attribute name within module
-    QByteArray bytes;
-    std::vector<ObjId> items;
     ObjId args = kNoObject;  // Object: the argument tuple it was called with; Tensor: its rebuild arguments
-    ObjId state = kNoObject; // BUILD state (Object attributes, OrderedDict _metadata)
+    std::int64_t integer = 0;
+    QString text;    // Str value; BigInt digits; Global/Object module; Device; type names
+    ObjList items;
+    PyObjectExtraBox extra;
 
-    QString qualifiedName() const { return name.isEmpty() ? text : text + QLatin1Char('.') + name; }
+    // Global/Object attribute name within module
+    const QString& name() const { return extra.get() ? extra.get()->name : emptyText(); }
+    const QByteArray& bytes() const { return extra.get() ? extra.get()->bytes : emptyBytes(); }
+    double real() const { return extra.get() ? extra.get()->real : 0.0; }
+    // BUILD state (Object attributes, OrderedDict _metadata)
+    ObjId state() const { return extra.get() ? extra.get()->state : kNoObject; }
+    void setName(QString n) { extra.edit().name = std::move(n); }
+    void setBytes(QByteArray b) { extra.edit().bytes = std::move(b); }
+    void setReal(double r) { extra.edit().real = r; }
+    void setState(ObjId s)
+    {
+        if (s != kNoObject || extra.get())
+            extra.edit().state = s;
+    }
+
+    QString qualifiedName() const { return name().isEmpty() ? text : text + QLatin1Char('.') + name(); }
+
+private:
+    static const QString& emptyText()
+    {
+        static const QString s;
+        return s;
+    }
+    static const QByteArray& emptyBytes()
+    {
+        static const QByteArray b;
+        return b;
+    }
 };
+
+static_assert(sizeof(PyObject) == 64, "the node arena's size is what opening many small tensors costs");
 
 // Every global a pickle imports, recorded for the safety report.
 struct ImportedGlobal {

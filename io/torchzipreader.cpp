@@ -16,8 +16,10 @@ template <typename T>
 class KeyIndex {
 public:
     explicit KeyIndex(size_t expected) { m_dense.reserve(expected); }
+    size_t size() const { return m_count; }
     void insert(QStringView key, T value)
     {
+        ++m_count;
         if (auto n = denseKey(key); n >= 0) {
             if (size_t(n) >= m_dense.size())
                 m_dense.resize(size_t(n) + 1, kAbsent);
@@ -49,6 +51,7 @@ private:
     }
     std::vector<T> m_dense;
     QHash<QString, T> m_sparse;
+    size_t m_count = 0;
 };
 
 } // namespace
@@ -102,6 +105,10 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     }
 
     UnpickleTarget target;
+    // torch writes one data/<key> record per storage and, in a state dict, one tensor per storage: reserving for
+    // that many spares the vectors' growth copies (the record count is bounded by the central directory's size).
+    target.storages.reserve(dataRecords.size());
+    target.tensors.reserve(dataRecords.size());
     // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
     // with keys counted from 0 again: one index per pickle.
     const auto makeLoad = [&ck, &prefix, &file](const KeyIndex<int>& records, KeyIndex<ObjId>& storageNodes, const QString& folder) {

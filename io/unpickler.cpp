@@ -142,13 +142,13 @@ private:
         return m_stack.back();
     }
     size_t markBase() const { return m_marks.empty() ? 0 : m_marks.back(); }
-    std::vector<ObjId> popMark()
+    ObjList popMark()
     {
         if (m_marks.empty())
             fail(QStringLiteral("no MARK on the stack"));
         size_t base = m_marks.back();
         m_marks.pop_back();
-        std::vector<ObjId> items(m_stack.begin() + qsizetype(base), m_stack.end());
+        ObjList items(std::span<const ObjId>(m_stack.data() + base, m_stack.size() - base));
         m_stack.resize(base);
         return items;
     }
@@ -183,12 +183,20 @@ private:
             m_emptyTuple = add(PyObject { .kind = ObjKind::Tuple });
         return m_emptyTuple;
     }
-    ObjId makeStr(QString s) { return add(PyObject { .kind = ObjKind::Str, .text = std::move(s) }); }
-    ObjId makeBytes(QByteArray b) { return add(PyObject { .kind = ObjKind::Bytes, .bytes = std::move(b) }); }
-    ObjId makeSeq(ObjKind kind, std::vector<ObjId> items)
+    ObjId makeFloat(double v)
     {
-        return add(PyObject { .kind = kind, .items = std::move(items) });
+        PyObject o { .kind = ObjKind::Float };
+        o.setReal(v);
+        return add(std::move(o));
     }
+    ObjId makeStr(QString s) { return add(PyObject { .kind = ObjKind::Str, .text = std::move(s) }); }
+    ObjId makeBytes(QByteArray b)
+    {
+        PyObject o { .kind = ObjKind::Bytes };
+        o.setBytes(std::move(b));
+        return add(std::move(o));
+    }
+    ObjId makeSeq(ObjKind kind, ObjList items) { return add(PyObject { .kind = kind, .items = std::move(items) }); }
     ObjId makeLong(const QByteArray& le);
     ObjId makeGlobal(const QString& module, const QString& name, const char* opcode);
 
@@ -226,8 +234,15 @@ private:
     ObjId rebuildTensor(QString fn, std::span<const ObjId> args);
     ObjId numpyScalar(const std::vector<ObjId>& args);
     void build(ObjId obj, ObjId state);
-    void setItems(ObjId target, const std::vector<ObjId>& kv);
-    void appendItems(ObjId target, const std::vector<ObjId>& values);
+    void setItems(ObjId target, std::span<const ObjId> kv);
+    void appendItems(ObjId target, std::span<const ObjId> values);
+    // A container grows by SETITEMS/APPENDS any number of times; its item count is bounded like the arena.
+    void appendChecked(ObjList& items, std::span<const ObjId> more)
+    {
+        if (items.size() + more.size() > m_limits.maxObjects)
+            fail(QStringLiteral("a container with more than %1 items").arg(m_limits.maxObjects), ErrorKind::LimitExceeded);
+        items.append(more);
+    }
 
     bool intValue(ObjId id, std::int64_t& out) const
     {
@@ -252,9 +267,9 @@ private:
         }
         return true;
     }
-    const std::vector<ObjId>& tupleItems(ObjId id) const
+    const ObjList& tupleItems(ObjId id) const
     {
-        static const std::vector<ObjId> empty;
+        static const ObjList empty {};
         if (!m_g.valid(id)) // e.g. the args of an object made by copyreg._reconstructor
             return empty;
         const auto& o = m_g.at(id);
@@ -397,7 +412,9 @@ ObjId Interpreter::makeGlobal(const QString& module, const QString& name, const 
         hot = kCallRebuildTensor;
     else if (module == QLatin1String("collections") && name == QLatin1String("OrderedDict"))
         hot = kCallOrderedDict;
-    return add(PyObject { .kind = ObjKind::Global, .integer = hot, .text = module, .name = name });
+    PyObject g { .kind = ObjKind::Global, .integer = hot, .text = module };
+    g.setName(name);
+    return add(std::move(g));
 }
 
 ObjId Interpreter::opaqueCall(ObjId callable, ObjId args)
@@ -406,7 +423,7 @@ ObjId Interpreter::opaqueCall(ObjId callable, ObjId args)
     PyObject o { .kind = ObjKind::Object, .args = args };
     if (c.kind == ObjKind::Global) {
         o.text = c.text;
-        o.name = c.name;
+        o.setName(c.name());
     } else {
         o.text = QStringLiteral("<call of a computed object>");
     }
@@ -449,7 +466,7 @@ ObjId Interpreter::rebuildTensor(QString fn, std::span<const ObjId> a)
     }
     if (v3) {
         const auto& d = m_g.at(a[6]);
-        auto dt = d.kind == ObjKind::Global ? dtypeFromTorchName(d.name) : std::nullopt;
+        auto dt = d.kind == ObjKind::Global ? dtypeFromTorchName(d.name()) : std::nullopt;
         if (!dt)
             return broken(QStringLiteral("_rebuild_tensor_v3 dtype argument is not a torch dtype"));
         t.dtype = *dt;
@@ -465,15 +482,15 @@ ObjId Interpreter::numpyScalar(const std::vector<ObjId>& a)
         return kNoObject;
     const auto& dt = m_g.at(a[0]);
     const auto& raw = m_g.at(a[1]);
-    if (dt.kind != ObjKind::Object || dt.name != QLatin1String("dtype") || raw.kind != ObjKind::Bytes)
+    if (dt.kind != ObjKind::Object || dt.name() != QLatin1String("dtype") || raw.kind != ObjKind::Bytes)
         return kNoObject;
     const auto& dargs = tupleItems(dt.args);
     if (dargs.empty() || m_g.at(dargs[0]).kind != ObjKind::Str)
         return kNoObject;
     const QString code = m_g.at(dargs[0]).text; // "f8", "i8", "u1", "b1", "f4" ...
     bool bigEndian = false;
-    if (dt.state != kNoObject) {
-        const auto& st = tupleItems(dt.state);
+    if (dt.state() != kNoObject) {
+        const auto& st = tupleItems(dt.state());
         if (st.size() > 1 && m_g.at(st[1]).kind == ObjKind::Str)
             bigEndian = m_g.at(st[1]).text == QLatin1String(">");
     }
@@ -481,54 +498,56 @@ ObjId Interpreter::numpyScalar(const std::vector<ObjId>& a)
         return kNoObject;
     const QChar kind = code[0];
     const int size = code.mid(1).toInt();
-    if (raw.bytes.size() != size || (size != 1 && size != 2 && size != 4 && size != 8))
+    if (raw.bytes().size() != size || (size != 1 && size != 2 && size != 4 && size != 8))
         return kNoObject;
     std::uint64_t bits = 0;
     for (int i = 0; i < size; ++i) {
         int src = bigEndian ? size - 1 - i : i;
-        bits |= std::uint64_t(uchar(raw.bytes[src])) << (8 * i);
+        bits |= std::uint64_t(uchar(raw.bytes()[src])) << (8 * i);
     }
     PyObject o { .kind = ObjKind::NumpyScalar };
+    double real = 0;
     auto typeName = [&](const char* base) { return QStringLiteral("numpy.%1%2").arg(QLatin1String(base)).arg(size * 8); };
     if (kind == QLatin1Char('f')) {
         o.text = typeName("float");
         if (size == 8) {
-            std::memcpy(&o.real, &bits, 8);
+            std::memcpy(&real, &bits, 8);
         } else if (size == 4) {
             float f;
             auto b32 = std::uint32_t(bits);
             std::memcpy(&f, &b32, 4);
-            o.real = f;
+            real = f;
         } else if (size == 2) {
             // IEEE half to double
             const int sign = (bits >> 15) & 1, exp = (bits >> 10) & 0x1f, mant = bits & 0x3ff;
             double v = exp == 0 ? std::ldexp(mant, -24)
                 : exp == 31     ? (mant ? std::nan("") : INFINITY)
                                 : std::ldexp(mant + 1024, exp - 25);
-            o.real = sign ? -v : v;
+            real = sign ? -v : v;
         } else {
             return kNoObject;
         }
         // Converting NaN, inf or |x| >= 2^63 to an integer is undefined: keep 0 there (the value lives in `real`).
-        o.integer = std::isfinite(o.real) && std::fabs(o.real) < 9.2e18 ? std::int64_t(o.real) : 0;
+        o.integer = std::isfinite(real) && std::fabs(real) < 9.2e18 ? std::int64_t(real) : 0;
     } else if (kind == QLatin1Char('i')) {
         o.text = typeName("int");
         if (size < 8 && (bits >> (8 * size - 1)) & 1)
             bits |= ~std::uint64_t(0) << (8 * size);
         o.integer = std::int64_t(bits);
-        o.real = double(o.integer);
+        real = double(o.integer);
     } else if (kind == QLatin1Char('u')) {
         o.text = typeName("uint");
         o.integer = std::int64_t(bits);
-        o.real = double(bits);
+        real = double(bits);
     } else if (kind == QLatin1Char('b') && size == 1) {
         o.text = QStringLiteral("numpy.bool_");
         o.boolean = bits != 0;
         o.integer = o.boolean;
-        o.real = o.integer;
+        real = double(o.integer);
     } else {
         return kNoObject;
     }
+    o.setReal(real);
     return add(std::move(o));
 }
 
@@ -542,7 +561,7 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
         std::array<ObjId, 8> local {}; // rebuildTensor adds to the arena, which would invalidate `items`
         const size_t n = std::min(items.size(), local.size());
         std::copy_n(items.begin(), n, local.begin());
-        const ObjId tensor = rebuildTensor(c.name, std::span<const ObjId>(local.data(), n));
+        const ObjId tensor = rebuildTensor(c.name(), std::span<const ObjId>(local.data(), n));
         // Kept so the safety report can find calls hidden in the arguments (e.g. backward hooks); the tree does
         // not show them.
         m_g.at(tensor).args = args;
@@ -550,7 +569,7 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     }
     if (c.integer == kCallOrderedDict && tupleItems(args).empty())
         return add(PyObject { .kind = ObjKind::Dict, .text = QStringLiteral("collections.OrderedDict") });
-    const QString module = c.text, name = c.name;
+    const QString module = c.text, name = c.name();
     // Known constructors look at their first few arguments only; copying a huge argument tuple on every call
     // through the memo would cost time quadratic in the pickle size.
     const auto& all = tupleItems(args);
@@ -577,7 +596,7 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
         --m_callDepth;
         const auto& type = m_g.at(a[1]);
         if (m_g.at(inner).kind == ObjKind::Tensor && type.kind == ObjKind::Global
-            && type.name == QLatin1String("Parameter"))
+            && type.name() == QLatin1String("Parameter"))
             m_t.tensors[size_t(m_g.at(inner).integer)].parameter = true;
         return inner;
     }
@@ -632,13 +651,15 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
             return add(std::move(s));
         }
         if (name == QLatin1String("bytearray") && !a.empty() && m_g.at(a[0]).kind == ObjKind::Bytes)
-            return makeBytes(m_g.at(a[0]).bytes);
+            return makeBytes(m_g.at(a[0]).bytes());
         if (name == QLatin1String("complex") && a.size() == 2) {
             const auto& re = m_g.at(a[0]);
             const auto& im = m_g.at(a[1]);
-            auto num = [](const PyObject& o) { return o.kind == ObjKind::Float ? o.real : double(o.integer); };
-            return add(PyObject { .kind = ObjKind::Complex, .real = num(re),
-                .text = QStringLiteral("(%1%2%3j)").arg(num(re)).arg(num(im) < 0 ? QString() : QStringLiteral("+")).arg(num(im)) });
+            auto num = [](const PyObject& o) { return o.kind == ObjKind::Float ? o.real() : double(o.integer); };
+            PyObject z { .kind = ObjKind::Complex,
+                .text = QStringLiteral("(%1%2%3j)").arg(num(re)).arg(num(im) < 0 ? QString() : QStringLiteral("+")).arg(num(im)) };
+            z.setReal(num(re));
+            return add(std::move(z));
         }
     }
     if (module == QLatin1String("_codecs") && name == QLatin1String("encode") && !a.empty()
@@ -656,7 +677,9 @@ ObjId Interpreter::call(ObjId callable, ObjId args, bool viaNewObj)
     if ((module == QLatin1String("copy_reg") || module == QLatin1String("copyreg"))
         && name == QLatin1String("_reconstructor") && !a.empty() && m_g.at(a[0]).kind == ObjKind::Global) {
         const auto& cls = m_g.at(a[0]);
-        return add(PyObject { .kind = ObjKind::Object, .text = cls.text, .name = cls.name });
+        PyObject o { .kind = ObjKind::Object, .text = cls.text };
+        o.setName(cls.name());
+        return add(std::move(o));
     }
     Q_UNUSED(viaNewObj);
     return opaqueCall(callable, args);
@@ -670,39 +693,38 @@ void Interpreter::build(ObjId objId, ObjId state)
     case ObjKind::Storage:
         return; // tensor state (hooks, python attributes) carries no data we show
     case ObjKind::Object:
-        if (o.state == state)
+        if (o.state() == state)
             return; // __dict__.update(__dict__) changes nothing
-        if (o.state != kNoObject && m_g.at(o.state).kind == ObjKind::Dict && m_g.at(state).kind == ObjKind::Dict) {
+        if (o.state() != kNoObject && m_g.at(o.state()).kind == ObjKind::Dict && m_g.at(state).kind == ObjKind::Dict) {
             charge(m_g.at(state).items.size());
-            auto extra = m_g.at(state).items;
-            auto& mine = m_g.at(o.state).items;
-            mine.insert(mine.end(), extra.begin(), extra.end());
+            const ObjList extra = m_g.at(state).items;
+            appendChecked(m_g.at(o.state()).items, extra);
         } else {
-            o.state = state;
+            o.setState(state);
         }
         return;
     default:
-        o.state = state;
+        o.setState(state);
         return;
     }
 }
 
-void Interpreter::setItems(ObjId target, const std::vector<ObjId>& kv)
+void Interpreter::setItems(ObjId target, std::span<const ObjId> kv)
 {
     if (kv.size() % 2)
         fail(QStringLiteral("SETITEMS with an odd number of stack items"));
     auto& o = m_g.at(target);
     if (o.kind != ObjKind::Dict && o.kind != ObjKind::Object)
         fail(QStringLiteral("SETITEM on an object that is not a dict"));
-    o.items.insert(o.items.end(), kv.begin(), kv.end());
+    appendChecked(o.items, kv);
 }
 
-void Interpreter::appendItems(ObjId target, const std::vector<ObjId>& values)
+void Interpreter::appendItems(ObjId target, std::span<const ObjId> values)
 {
     auto& o = m_g.at(target);
     if (o.kind != ObjKind::List && o.kind != ObjKind::Object && o.kind != ObjKind::Set)
         fail(QStringLiteral("APPEND on an object that is not a list"));
-    o.items.insert(o.items.end(), values.begin(), values.end());
+    appendChecked(o.items, values);
 }
 
 UnpickleResult Interpreter::run()
@@ -783,7 +805,7 @@ UnpickleResult Interpreter::run()
             double v = line().toDouble(&ok);
             if (!ok)
                 fail(QStringLiteral("FLOAT argument is not a number"));
-            push(add(PyObject { .kind = ObjKind::Float, .real = v }));
+            push(makeFloat(v));
             break;
         }
         case 'G': { // BINFLOAT, big-endian
@@ -794,7 +816,7 @@ UnpickleResult Interpreter::run()
             m_p += 8;
             double v;
             std::memcpy(&v, &bits, 8);
-            push(add(PyObject { .kind = ObjKind::Float, .real = v }));
+            push(makeFloat(v));
             break;
         }
         case 'S': push(makeStr(decodeText(unescapeStringLiteral(line())))); break; // STRING
@@ -856,8 +878,8 @@ UnpickleResult Interpreter::run()
             break;
         }
         case 'a': { // APPEND
-            ObjId v = pop();
-            appendItems(top(), { v });
+            const ObjId v[1] = { pop() };
+            appendItems(top(), v);
             break;
         }
         case 'e': { // APPENDS
@@ -866,8 +888,9 @@ UnpickleResult Interpreter::run()
             break;
         }
         case 's': { // SETITEM
-            ObjId v = pop(), k = pop();
-            setItems(top(), { k, v });
+            const ObjId v = pop(), k = pop();
+            const ObjId kv[2] = { k, v };
+            setItems(top(), kv);
             break;
         }
         case 'u': { // SETITEMS
@@ -927,7 +950,7 @@ UnpickleResult Interpreter::run()
             if (items.empty())
                 fail(QStringLiteral("OBJ without a class"));
             ObjId cls = items.front();
-            ObjId args = makeSeq(ObjKind::Tuple, std::vector<ObjId>(items.begin() + 1, items.end()));
+            ObjId args = makeSeq(ObjKind::Tuple, std::span<const ObjId>(items).subspan(1));
             push(call(cls, args, false));
             break;
         }

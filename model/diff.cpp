@@ -421,8 +421,8 @@ Expected<LoadCheck> checkLoad(const Checkpoint& checkpoint, const Checkpoint& re
     const ObjectGraph& g = checkpoint.graph;
     const PyObject& sdObj = g.at(sc.stateDicts[size_t(sc.primary)].dict);
     const PyObject* metadata = nullptr;
-    if (sdObj.kind == ObjKind::Dict && g.valid(sdObj.state) && g.at(sdObj.state).kind == ObjKind::Dict)
-        for (const auto& child : objectChildren(g, sdObj.state))
+    if (sdObj.kind == ObjKind::Dict && g.valid(sdObj.state()) && g.at(sdObj.state()).kind == ObjKind::Dict)
+        for (const auto& child : objectChildren(g, sdObj.state()))
             if (child.key == QLatin1String("_metadata") && g.at(child.id).kind == ObjKind::Dict)
                 metadata = &g.at(child.id);
     auto batchNormFillsIn = [&](const QString& key) {

@@ -3,6 +3,7 @@
 #include <QLocale>
 
 #include <cmath>
+#include <span>
 
 namespace ckpt {
 namespace {
@@ -12,13 +13,13 @@ bool isContainer(ObjKind k)
     return k == ObjKind::List || k == ObjKind::Tuple || k == ObjKind::Dict || k == ObjKind::Set || k == ObjKind::Object;
 }
 
-void appendDictItems(const ObjectGraph& g, const std::vector<ObjId>& items, std::vector<ObjectChild>& out)
+void appendDictItems(const ObjectGraph& g, std::span<const ObjId> items, std::vector<ObjectChild>& out)
 {
     for (size_t i = 0; i + 1 < items.size(); i += 2)
         out.push_back({ keyText(g, items[i]), items[i + 1], false });
 }
 
-void appendSeq(const std::vector<ObjId>& items, std::vector<ObjectChild>& out, bool viaArgs = false)
+void appendSeq(std::span<const ObjId> items, std::vector<ObjectChild>& out, bool viaArgs = false)
 {
     for (size_t i = 0; i < items.size(); ++i)
         out.push_back({ QString::number(i), items[i], viaArgs });
@@ -96,8 +97,8 @@ std::vector<ObjectChild> objectChildren(const ObjectGraph& g, ObjId id)
         // apart without the class, so pairs are shown as entries only when the object looks dict-like.
         if (!o.items.empty())
             appendSeq(o.items, out);
-        if (g.valid(o.state)) {
-            const PyObject& st = g.at(o.state);
+        if (g.valid(o.state())) {
+            const PyObject& st = g.at(o.state());
             if (st.kind == ObjKind::Dict) {
                 appendDictItems(g, st.items, out);
             } else if (st.kind == ObjKind::Tuple && st.items.size() == 2) { // (state, slotstate)
@@ -105,7 +106,7 @@ std::vector<ObjectChild> objectChildren(const ObjectGraph& g, ObjId id)
                     if (g.valid(part) && g.at(part).kind == ObjKind::Dict)
                         appendDictItems(g, g.at(part).items, out);
             } else if (st.kind != ObjKind::None) {
-                out.push_back({ QStringLiteral("(state)"), o.state, false });
+                out.push_back({ QStringLiteral("(state)"), o.state(), false });
             }
         }
         if (g.valid(o.args) && !g.at(o.args).items.empty())
@@ -130,8 +131,8 @@ size_t childCountBound(const ObjectGraph& g, ObjId id)
     case ObjKind::Set: return o.items.size();
     case ObjKind::Object: {
         size_t n = o.items.size() + (g.valid(o.args) ? g.at(o.args).items.size() : 0);
-        if (g.valid(o.state)) {
-            const PyObject& st = g.at(o.state);
+        if (g.valid(o.state())) {
+            const PyObject& st = g.at(o.state());
             n += st.kind == ObjKind::Dict ? st.items.size() / 2 : 1;
             if (st.kind == ObjKind::Tuple)
                 for (ObjId part : st.items)
@@ -208,13 +209,13 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
     case ObjKind::Int: s = QString::number(o.integer); break;
     case ObjKind::BigInt:
     case ObjKind::Complex: s = o.text; break;
-    case ObjKind::Float: s = floatText(o.real); break;
+    case ObjKind::Float: s = floatText(o.real()); break;
     case ObjKind::Str: s = QLatin1Char('\'') + o.text + QLatin1Char('\''); break;
-    case ObjKind::Bytes: s = bytesText(o.bytes.left(maxChars)); break;
+    case ObjKind::Bytes: s = bytesText(o.bytes().left(maxChars)); break;
     case ObjKind::Global: s = o.qualifiedName(); break;
     case ObjKind::Device: s = o.text; break;
     case ObjKind::NumpyScalar:
-        s = o.text.startsWith(QLatin1String("numpy.float")) ? floatText(o.real)
+        s = o.text.startsWith(QLatin1String("numpy.float")) ? floatText(o.real())
             : o.text == QLatin1String("numpy.bool_")        ? (o.boolean ? QStringLiteral("True") : QStringLiteral("False"))
                                                             : QString::number(o.integer);
         break;
@@ -241,14 +242,14 @@ QString valueText(const ObjectGraph& g, ObjId id, int maxChars)
     case ObjKind::Dict: s = countText(o.items.size() / 2, "entry", "entries"); break;
     case ObjKind::Object: {
         // The type column names the class; here the call it was made with, when that says something.
-        const auto& args = g.valid(o.args) ? g.at(o.args).items : std::vector<ObjId> {};
+        const std::span<const ObjId> args = g.valid(o.args) ? std::span<const ObjId>(g.at(o.args).items) : std::span<const ObjId> {};
         if (args.size() == 1 && g.at(args[0]).kind == ObjKind::Str) {
             s = valueText(g, args[0], maxChars); // a str subclass (torch's TorchVersion): its value is what matters
         } else if (!args.empty() && args.size() <= 4) {
             QStringList parts;
             for (ObjId a : args)
                 parts << valueText(g, a, 40);
-            s = QStringLiteral("%1(%2)").arg(o.name, parts.join(QStringLiteral(", ")));
+            s = QStringLiteral("%1(%2)").arg(o.name(), parts.join(QStringLiteral(", ")));
         }
         break;
     }

@@ -184,7 +184,7 @@ QVariant ObjectTreeModel::data(const QModelIndex& index, int role) const
             return v;
         }
         if (numericRole && (o.kind == ObjKind::Int || o.kind == ObjKind::Float || o.kind == ObjKind::NumpyScalar))
-            return o.kind == ObjKind::Int ? QVariant(qlonglong(o.integer)) : QVariant(o.real);
+            return o.kind == ObjKind::Int ? QVariant(qlonglong(o.integer)) : QVariant(o.real());
         return valueText(g, node.obj);
     }
     default: return {};

@@ -206,13 +206,13 @@ Expected<SafetyReport> scanFile(const QString& file)
         const ObjectGraph& graph = p.target.graph;
         for (size_t id = 0; id < graph.size(); ++id) {
             const PyObject& o = graph.at(ObjId(id));
-            if (o.kind != ObjKind::Object || o.text != QLatin1String("functools") || o.name != QLatin1String("partial") || !graph.valid(o.args))
+            if (o.kind != ObjKind::Object || o.text != QLatin1String("functools") || o.name() != QLatin1String("partial") || !graph.valid(o.args))
                 continue;
             for (ObjId a : graph.at(o.args).items)
-                if (graph.at(a).kind == ObjKind::Global && classifyGlobal(graph.at(a).text, graph.at(a).name) == SafetyClass::Dangerous) {
-                    SafetyGlobal& sg = byName[{ o.text, o.name }];
+                if (graph.at(a).kind == ObjKind::Global && classifyGlobal(graph.at(a).text, graph.at(a).name()) == SafetyClass::Dangerous) {
+                    SafetyGlobal& sg = byName[{ o.text, o.name() }];
                     sg.cls = SafetyClass::Dangerous;
-                    sg.reason = QStringLiteral("wraps %1.%2").arg(graph.at(a).text, graph.at(a).name);
+                    sg.reason = QStringLiteral("wraps %1.%2").arg(graph.at(a).text, graph.at(a).name());
                 }
         }
         // Where each non-safe call or reference sits in the object tree.
@@ -227,7 +227,7 @@ Expected<SafetyReport> scanFile(const QString& file)
             --budget;
             const PyObject& o = graph.at(id);
             if (o.kind == ObjKind::Object || o.kind == ObjKind::Global) {
-                auto it = byName.find({ o.text, o.name });
+                auto it = byName.find({ o.text, o.name() });
                 if (it != byName.end() && it->second.cls != SafetyClass::Safe && it->second.locations.size() < 5) {
                     const QString where = (path.isEmpty() ? QStringLiteral("<root>") : path.join(QLatin1Char('/')))
                         + (o.kind == ObjKind::Object ? QStringLiteral(" (called)") : QStringLiteral(" (referenced)"));

@@ -64,9 +64,9 @@ bool hasDottedKey(const ObjectGraph& g, const PyObject& d)
 // An nn.Module pickled whole: an object whose attributes hold _parameters, _buffers and _modules.
 const PyObject* moduleState(const ObjectGraph& g, const PyObject& o)
 {
-    if (o.kind != ObjKind::Object || !g.valid(o.state) || g.at(o.state).kind != ObjKind::Dict)
+    if (o.kind != ObjKind::Object || !g.valid(o.state()) || g.at(o.state()).kind != ObjKind::Dict)
         return nullptr;
-    const PyObject& st = g.at(o.state);
+    const PyObject& st = g.at(o.state());
     return dictValue(g, st, QLatin1String("_parameters")) && dictValue(g, st, QLatin1String("_modules")) ? &st : nullptr;
 }
 
@@ -111,8 +111,8 @@ QString roleFor(const QStringList& path)
 
 bool isScriptModule(const ObjectGraph& g, const PyObject& o)
 {
-    return o.kind == ObjKind::Object && o.text.startsWith(QLatin1String("__torch__")) && g.valid(o.state)
-        && g.at(o.state).kind == ObjKind::Dict;
+    return o.kind == ObjKind::Object && o.text.startsWith(QLatin1String("__torch__")) && g.valid(o.state())
+        && g.at(o.state()).kind == ObjKind::Dict;
 }
 
 // A TorchScript module's attributes: its parameters and buffers as the archive's code declares them (every
@@ -123,7 +123,7 @@ void collectScriptModule(const ObjectGraph& g, const PyObject& o, const QString&
     if (!isScriptModule(g, o) || depth > kMaxTreeDepth)
         return;
     const auto cls = classes.constFind(o.qualifiedName());
-    const PyObject& st = g.at(o.state);
+    const PyObject& st = g.at(o.state());
     for (size_t i = 0; i + 1 < st.items.size(); i += 2) {
         const PyObject& k = g.at(st.items[i]);
         const PyObject& v = g.at(st.items[i + 1]);

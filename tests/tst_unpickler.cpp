@@ -13,6 +13,7 @@
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <span>
 
 #include <set>
 
@@ -43,14 +44,14 @@ struct Repr {
     const ObjectGraph& g;
     std::vector<ObjId> onPath;
 
-    QString seq(const std::vector<ObjId>& items, int depth)
+    QString seq(std::span<const ObjId> items, int depth)
     {
         QStringList parts;
         for (ObjId i : items)
             parts << of(i, depth + 1);
         return parts.join(QStringLiteral(", "));
     }
-    QString dict(const std::vector<ObjId>& items, int depth)
+    QString dict(std::span<const ObjId> items, int depth)
     {
         QStringList parts;
         for (size_t i = 0; i + 1 < items.size(); i += 2)
@@ -78,16 +79,16 @@ struct Repr {
         case ObjKind::Bool: return o.boolean ? QStringLiteral("True") : QStringLiteral("False");
         case ObjKind::Int: return QString::number(o.integer);
         case ObjKind::BigInt: return QStringLiteral("big:") + o.text;
-        case ObjKind::Float: return QString::number(o.real, 'g', 17);
+        case ObjKind::Float: return QString::number(o.real(), 'g', 17);
         case ObjKind::Complex: return o.text;
         case ObjKind::Str: return QLatin1Char('\'') + o.text + QLatin1Char('\'');
-        case ObjKind::Bytes: return QStringLiteral("b'") + QString::fromLatin1(o.bytes.toHex()) + QLatin1Char('\'');
+        case ObjKind::Bytes: return QStringLiteral("b'") + QString::fromLatin1(o.bytes().toHex()) + QLatin1Char('\'');
         case ObjKind::List: return QLatin1Char('[') + seq(o.items, depth) + QLatin1Char(']');
         case ObjKind::Tuple: return o.text + QLatin1Char('(') + seq(o.items, depth) + QLatin1Char(')');
         case ObjKind::Dict: {
             QString s = o.text + dict(o.items, depth);
-            if (g.valid(o.state))
-                s += QStringLiteral(" state=") + of(o.state, depth + 1);
+            if (g.valid(o.state()))
+                s += QStringLiteral(" state=") + of(o.state(), depth + 1);
             return s;
         }
         case ObjKind::Set:
@@ -100,15 +101,15 @@ struct Repr {
                 s += QLatin1Char('(') + seq(g.at(o.args).items, depth) + QLatin1Char(')');
             if (!o.items.empty())
                 s += QStringLiteral(" items[") + seq(o.items, depth) + QLatin1Char(']');
-            if (g.valid(o.state))
-                s += QStringLiteral(" state=") + of(o.state, depth + 1);
+            if (g.valid(o.state()))
+                s += QStringLiteral(" state=") + of(o.state(), depth + 1);
             return s;
         }
         case ObjKind::Tensor: return QStringLiteral("tensor#%1").arg(o.integer);
         case ObjKind::Storage: return QStringLiteral("storage#%1").arg(o.integer);
         case ObjKind::Device: return QStringLiteral("device:") + o.text;
         case ObjKind::NumpyScalar: {
-            QString v = o.text.startsWith(QLatin1String("numpy.float")) ? QString::number(o.real, 'g', 17)
+            QString v = o.text.startsWith(QLatin1String("numpy.float")) ? QString::number(o.real(), 'g', 17)
                 : o.text == QLatin1String("numpy.bool_") ? (o.boolean ? QStringLiteral("True") : QStringLiteral("False"))
                                                         : QString::number(o.integer);
             return o.text + QLatin1Char('(') + v + QLatin1Char(')');
