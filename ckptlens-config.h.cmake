@@ -1,3 +1,4 @@
 #pragma once
 #define CKPTLENS_VERSION "@PROJECT_VERSION@"
 #cmakedefine01 CKPTLENS_WITH_CUDA
+#cmakedefine01 CKPTLENS_WITH_MIMALLOC

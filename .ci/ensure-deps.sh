@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need, only those missing. Sourced by run.sh and test.sh.
 ckptlens_ensure_deps() {
     local pkgs=(cmake ninja-build g++ pkg-config qt6-base-dev libqt6opengl6-dev qt6-charts-dev libquazip1-qt6-dev
-        libspdlog-dev "$@")
+        libspdlog-dev libmimalloc-dev "$@")
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -586,6 +586,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "ckptlens-cli: unknown log level '%s' (use %s)\n", qPrintable(parser.value(logLevel)), kLogLevels);
         return Usage;
     }
+    spdlog::debug("allocator: {}", allocatorName().toStdString());
     const QStringList args = parser.positionalArguments();
     static const QStringList commands { QStringLiteral("info"), QStringLiteral("tree"), QStringLiteral("stats"),
         QStringLiteral("export"), QStringLiteral("diff"), QStringLiteral("check-load"), QStringLiteral("hist"), QStringLiteral("scan"), QStringLiteral("code") };

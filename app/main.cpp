@@ -100,7 +100,7 @@ int main(int argc, char** argv)
     }
     const ckpt::FileLogging logging = ckpt::setupFileLogging(level, ckpt::defaultLogFile());
     ckpt::MainWindow::setLogFile(logging.path);
-    spdlog::info("ckptlens {} (Qt {}) starting", CKPTLENS_VERSION, qVersion());
+    spdlog::info("ckptlens {} (Qt {}, {}) starting", CKPTLENS_VERSION, qVersion(), ckpt::allocatorName().toStdString());
     if (!parser.isSet(newInstance)) {
         if (instance.listen(name) == ckpt::SingleInstance::ListenResult::Listening)
             QObject::connect(&instance, &ckpt::SingleInstance::openRequested, &app, [](const QStringList& paths) {

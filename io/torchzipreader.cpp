@@ -7,6 +7,10 @@
 
 #include <QHash>
 
+#include <future>
+#include <optional>
+#include <system_error>
+
 namespace ckpt {
 namespace {
 
@@ -56,9 +60,94 @@ private:
 
 } // namespace
 
+namespace {
+
+// data.pkl among the first entries, if it is stored (not deflated) there: the pickle can then be interpreted while
+// the rest of the central directory is listed.
+std::optional<Record> earlyDataPkl(const MappedFile& file, std::uint64_t& declaredEntries)
+{
+    auto head = listZipEntries(file, 4, &declaredEntries);
+    if (!head || head->empty())
+        return std::nullopt;
+    const QString& first = head->front().name;
+    const qsizetype slash = first.indexOf(QLatin1Char('/'));
+    const QString name = (slash > 0 ? first.left(slash + 1) : QString()) + QStringLiteral("data.pkl");
+    for (const Record& r : *head)
+        if (r.name == name)
+            return r.deflated ? std::nullopt : std::optional<Record>(r);
+    return std::nullopt;
+}
+
+} // namespace
+
 Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedFile> file)
 {
-    auto entries = listZipEntries(*file);
+    // Listing the central directory of a 60,000-tensor file costs about a quarter of interpreting its pickle: it
+    // runs on another thread while data.pkl, which torch writes first, is interpreted here. Storages find their
+    // records once both are done.
+    std::future<Expected<std::vector<Record>>> listing;
+    try {
+        listing = std::async(std::launch::async, [file] { return listZipEntries(*file); });
+    } catch (const std::system_error&) {
+        listing = std::async(std::launch::deferred, [file] { return listZipEntries(*file); });
+    }
+    std::uint64_t declaredEntries = 0; // checked against the central directory's size: 46 bytes an entry at least
+    const std::optional<Record> early = earlyDataPkl(*file, declaredEntries);
+
+    UnpickleTarget target;
+    // torch writes one data/<key> record per storage and, in a state dict, one tensor per storage: reserving for
+    // that many spares the vectors' growth copies.
+    const auto reserveFor = [&target](size_t records) {
+        target.storages.reserve(records);
+        target.tensors.reserve(records);
+    };
+    // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
+    // with keys counted from 0 again: one node index per pickle. Records are looked up afterwards (resolveRecords).
+    const auto makeLoad = [](KeyIndex<ObjId>& storageNodes, const QString& folder) {
+        return PersistentLoad([&storageNodes, folder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
+            auto parsed = parsePersistentId(t.graph, pid);
+            if (!parsed)
+                return parsed.error();
+            if (parsed->isModule)
+                return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
+            const StoragePid& sp = parsed->storage;
+            if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
+                return known;
+            StorageInfo s;
+            s.key = folder == QLatin1String("data/") ? sp.key : folder + sp.key;
+            s.location = sp.location;
+            s.numel = sp.numel;
+            if (auto dt = dtypeFromStorageClass(sp.storageClass))
+                s.dtype = *dt;
+            else
+                s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
+            t.storages.push_back(std::move(s));
+            ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
+            storageNodes.insert(sp.key, node);
+            return node;
+        });
+    };
+    const auto resolveRecords = [&target](size_t from, const KeyIndex<int>& records, const QString& prefix,
+                                    const QString& folder) {
+        for (size_t i = from; i < target.storages.size(); ++i) {
+            StorageInfo& s = target.storages[i];
+            const QStringView key = folder == QLatin1String("data/") ? QStringView(s.key) : QStringView(s.key).mid(folder.size());
+            if (int rec = records.find(key); rec != records.kAbsent)
+                s.record = rec;
+            else if (s.error.isEmpty())
+                s.error = QStringLiteral("record %1%2%3 is missing").arg(prefix, folder, key.left(64));
+        }
+    };
+    KeyIndex<ObjId> storageNodes { size_t(declaredEntries) }; // torch loads each key once; tensors sharing it share it
+    const PersistentLoad load = makeLoad(storageNodes, QStringLiteral("data/"));
+    std::optional<Expected<UnpickleResult>> earlyResult;
+    if (early) {
+        reserveFor(size_t(declaredEntries));
+        const auto bytes = file->bytes().subspan(size_t(early->offset), size_t(early->size));
+        earlyResult = unpickle(bytes, target, load, file->path(), early->name);
+    }
+
+    auto entries = listing.get();
     if (!entries)
         return entries.error();
     auto ck = std::make_shared<Checkpoint>();
@@ -104,51 +193,21 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
             ck->bigEndian = text == QLatin1String("big");
     }
 
-    UnpickleTarget target;
-    // torch writes one data/<key> record per storage and, in a state dict, one tensor per storage: reserving for
-    // that many spares the vectors' growth copies (the record count is bounded by the central directory's size).
-    target.storages.reserve(dataRecords.size());
-    target.tensors.reserve(dataRecords.size());
-    // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
-    // with keys counted from 0 again: one index per pickle.
-    const auto makeLoad = [&ck, &prefix, &file](const KeyIndex<int>& records, KeyIndex<ObjId>& storageNodes, const QString& folder) {
-        return PersistentLoad([&ck, &prefix, &file, &records, &storageNodes, folder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
-            auto parsed = parsePersistentId(t.graph, pid);
-            if (!parsed)
-                return parsed.error();
-            if (parsed->isModule)
-                return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
-            const StoragePid& sp = parsed->storage;
-            if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
-                return known;
-            StorageInfo s;
-            s.key = folder == QLatin1String("data/") ? sp.key : folder + sp.key;
-            s.location = sp.location;
-            s.numel = sp.numel;
-            if (auto dt = dtypeFromStorageClass(sp.storageClass))
-                s.dtype = *dt;
-            else
-                s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
-            if (int rec = records.find(sp.key); rec != records.kAbsent)
-                s.record = rec;
-            else if (s.error.isEmpty())
-                s.error = QStringLiteral("record %1%2%3 is missing").arg(prefix, folder, sp.key.left(64));
-            t.storages.push_back(std::move(s));
-            ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
-            storageNodes.insert(sp.key, node);
-            return node;
-        });
-    };
-    KeyIndex<ObjId> storageNodes(ck->records.size()); // torch loads each key once; tensors sharing it share it
-    const PersistentLoad load = makeLoad(dataRecords, storageNodes, QStringLiteral("data/"));
-
-    auto pklBytes = ck->recordBytes(*pkl);
-    if (!pklBytes)
-        return pklBytes.error();
-    auto result = unpickle(*pklBytes, target, load, file->path(), prefix + QStringLiteral("data.pkl"));
-    if (!result)
-        return result.error();
-    ck->root = result->root;
+    // The early interpretation counts only when it read the record the full listing names data.pkl (a zip may
+    // hold one name twice; the last entry wins, as before).
+    if (!earlyResult || ck->records[size_t(*pkl)].offset != early->offset) {
+        target = UnpickleTarget {};
+        storageNodes = KeyIndex<ObjId>(ck->records.size());
+        reserveFor(dataRecords.size());
+        auto pklBytes = ck->recordBytes(*pkl);
+        if (!pklBytes)
+            return pklBytes.error();
+        earlyResult = unpickle(*pklBytes, target, load, file->path(), prefix + QStringLiteral("data.pkl"));
+    }
+    if (!*earlyResult)
+        return earlyResult->error();
+    ck->root = (*earlyResult)->root;
+    resolveRecords(0, dataRecords, prefix, QStringLiteral("data/"));
     // TorchScript: the tensor constants the code refers to (CONSTANTS.c0, ...) come from constants.pkl.
     if (auto cpk = byName.find(QStringLiteral("constants.pkl")); ck->torchScript && cpk != byName.end()) {
         KeyIndex<int> constantRecords(ck->records.size());
@@ -157,7 +216,8 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
             if (ck->records[i].name.startsWith(constantsPrefix))
                 constantRecords.insert(QStringView(ck->records[i].name).mid(constantsPrefix.size()), int(i));
         KeyIndex<ObjId> constantNodes(ck->records.size());
-        const PersistentLoad constantLoad = makeLoad(constantRecords, constantNodes, QStringLiteral("constants/"));
+        const PersistentLoad constantLoad = makeLoad(constantNodes, QStringLiteral("constants/"));
+        const size_t firstConstant = target.storages.size();
         // A damaged constants.pkl costs the constants, not the module (data.pkl parsed).
         auto cbytes = ck->recordBytes(*cpk);
         auto constants = cbytes ? unpickle(*cbytes, target, constantLoad, file->path(), prefix + QStringLiteral("constants.pkl"))
@@ -166,6 +226,7 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
             ck->scriptConstants = constants->root;
         else
             spdlog::warn("{}: constants.pkl: {}", file->path().toStdString(), constants.error().message().toStdString());
+        resolveRecords(firstConstant, constantRecords, prefix, QStringLiteral("constants/"));
     }
     ck->graph = std::move(target.graph);
     ck->tensors = std::move(target.tensors);

@@ -259,6 +259,7 @@ private:
         if (o.kind != ObjKind::Tuple && o.kind != ObjKind::List)
             return false;
         out.clear();
+        out.reserve(o.items.size());
         for (ObjId it : o.items) {
             std::int64_t v;
             if (!intValue(it, v))

@@ -2,6 +2,7 @@
 
 #include <QBuffer>
 
+#include <algorithm>
 #include <new>
 
 #include <quazip.h>
@@ -42,7 +43,7 @@ constexpr std::uint32_t kEocdSig = 0x06054b50, kZip64LocatorSig = 0x07064b50, kZ
 // The central directory is parsed straight from the map rather than through QuaZip: minizip reads every header
 // field byte by byte through QIODevice callbacks (4 us per entry, a quarter of a second for a 60,000-tensor
 // checkpoint), and opening must stay in milliseconds. Deflated entries are still inflated by QuaZip.
-Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
+Expected<std::vector<Record>> listZipEntries(const MappedFile& file, std::uint64_t maxEntries, std::uint64_t* declared)
 {
     const auto bytes = file.bytes();
     const std::uint8_t* base = bytes.data();
@@ -80,6 +81,9 @@ Expected<std::vector<Record>> listZipEntries(const MappedFile& file)
         return bad(QStringLiteral("central directory"),
             QStringLiteral("declares %1 entries in %2 bytes").arg(entries).arg(cdSize), ErrorKind::LimitExceeded);
 
+    if (declared)
+        *declared = entries;
+    entries = std::min(entries, maxEntries);
     std::vector<Record> records;
     records.reserve(size_t(entries));
     std::uint64_t p = cdOffset;

@@ -4,6 +4,7 @@
 #include "io/mappedfile.h"
 #include "io/tensorinfo.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace ckpt {
@@ -11,7 +12,10 @@ namespace ckpt {
 // The entries of a zip file that lies in a memory map. QuaZip reads the central directory (zip64 included);
 // each entry's data offset comes from its local header, since torch pads local headers with an extra field
 // the central directory does not repeat.
-Expected<std::vector<Record>> listZipEntries(const MappedFile& file);
+// `maxEntries` stops after the first entries (where torch writes data.pkl), with the same checks on those;
+// `declared`, when given, receives the number of entries the central directory declares.
+Expected<std::vector<Record>> listZipEntries(
+    const MappedFile& file, std::uint64_t maxEntries = UINT64_MAX, std::uint64_t* declared = nullptr);
 
 // Inflates a deflated entry (some tools re-zip checkpoints). The output is capped at the entry's declared size.
 Expected<QByteArray> inflateZipEntry(const MappedFile& file, const Record& record);

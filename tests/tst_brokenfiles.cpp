@@ -194,6 +194,7 @@ private slots:
     void brokenTensors_data();
     void brokenTensors();
     void deflatedRecords();
+    void dataPklAnywhereInTheZip();
     void gatherLimit();
     void truncatedEverywhere_data();
     void truncatedEverywhere();
@@ -642,6 +643,49 @@ void TestBrokenFiles::brokenTensors()
     // The rest of the tree still opens: the listing finds every tensor, broken or not.
     QCOMPARE(listTensors(**ck).size(), size_t(errors.size()));
     exercise(*ck);
+}
+
+// Opening interprets data.pkl while the rest of the central directory is listed when torch's order puts it among
+// the first entries; any other order, a repeated name or a directory broken further on must read as before.
+void TestBrokenFiles::dataPklAnywhereInTheZip()
+{
+    const QByteArray pickle = tensorDictPickle(kBaseTensors);
+    const QList<ZipEntry> padding { { "archive/.format_version", "1" }, { "archive/.storage_alignment", "64" },
+        { "archive/byteorder", "little" }, { "archive/version", "3\n" }, { "archive/extra/notes", "n" } };
+    const auto opensWithBothTensors = [this](const QByteArray& bytes) {
+        auto ck = openCheckpoint(write(bytes));
+        QVERIFY2(ck.ok(), why(ck).constData());
+        QCOMPARE((*ck)->tensors.size(), size_t(2));
+        QCOMPARE((*ck)->tensorBytes(0).value(), kDataA);
+        QCOMPARE((*ck)->tensorBytes(1).value(), kDataB);
+    };
+    // Sixth of seven entries.
+    opensWithBothTensors(zipOf(padding + QList<ZipEntry> { { "archive/data.pkl", pickle } }
+        + QList<ZipEntry> { { "archive/data/0", kDataA }, { "archive/data/1", kDataB } }));
+    // The name twice: the last entry counts, as it always did (the first is not even a pickle).
+    opensWithBothTensors(zipOf({ { "archive/data.pkl", QByteArray("not a pickle") }, { "archive/data/0", kDataA },
+        { "archive/data/1", kDataB }, { "archive/data.pkl", pickle } }));
+    {
+        auto ck = openCheckpoint(write(zipOf({ { "archive/data.pkl", pickle }, { "archive/data/0", kDataA },
+            { "archive/data/1", kDataB }, { "archive/data.pkl", QByteArray("not a pickle") } })));
+        QVERIFY(!ck.ok());
+        QCOMPARE(ck.error().kind, ErrorKind::BadPickle);
+    }
+    // data.pkl first and sound, the sixth central directory entry broken: the directory's error, not a checkpoint.
+    {
+        QByteArray bytes = zipOf(QList<ZipEntry> { { "archive/data.pkl", pickle }, { "archive/data/0", kDataA },
+                                     { "archive/data/1", kDataB } }
+            + padding);
+        qsizetype at = -1;
+        for (int i = 0; i < 6; ++i)
+            at = bytes.indexOf(QByteArray("PK\x01\x02", 4), at + 1);
+        QVERIFY(at > 0);
+        bytes[at + 2] = 9;
+        auto ck = openCheckpoint(write(bytes));
+        QVERIFY(!ck.ok());
+        QCOMPARE(ck.error().kind, ErrorKind::BadZip);
+        QVERIFY2(ck.error().message().contains(QLatin1String("central directory entry 5")), why(ck).constData());
+    }
 }
 
 void TestBrokenFiles::deflatedRecords()
