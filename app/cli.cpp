@@ -1,4 +1,5 @@
 // ckptlens-cli: the headless front over io/ and model/, for servers and scripts.
+#include "app/allocator.h"
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "io/checkpoint.h"
@@ -521,6 +522,7 @@ int codeCommand(const Checkpoint& ck, const QString& glob)
 
 int main(int argc, char** argv)
 {
+    ckpt::tuneAllocator();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ckptlens-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(CKPTLENS_VERSION));

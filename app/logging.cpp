@@ -1,7 +1,5 @@
 #include "app/logging.h"
 
-#include "ckptlens-config.h"
-
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -11,10 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-
-#if CKPTLENS_WITH_MIMALLOC
-#include <mimalloc.h>
-#endif
 
 namespace ckpt {
 namespace {
@@ -90,16 +84,6 @@ QString defaultLogFile()
     if (state.isEmpty() || QDir::isRelativePath(state))
         state = QDir::homePath() + QStringLiteral("/.local/state");
     return state + QStringLiteral("/ckptlens/ckptlens.log");
-}
-
-QString allocatorName()
-{
-#if CKPTLENS_WITH_MIMALLOC
-    const int v = mi_version(); // e.g. 209 for 2.0.9
-    return QStringLiteral("mimalloc %1.%2.%3").arg(v / 100).arg(v / 10 % 10).arg(v % 10);
-#else
-    return QStringLiteral("the C library's malloc");
-#endif
 }
 
 } // namespace ckpt

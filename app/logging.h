@@ -25,9 +25,6 @@ FileLogging setupFileLogging(const QString& level, const QString& file);
 // relative (the XDG base-directory rule). QStandardPaths has no state location before Qt 6.7.
 QString defaultLogFile();
 
-// The allocator the program runs on ("mimalloc 2.0.9" or the C library's), for the debug log.
-QString allocatorName();
-
 inline constexpr int kLogFileBytes = 1 << 20; // per file; a debug session fills a few
 inline constexpr int kLogFiles = 3;           // ckptlens.log plus ckptlens.1.log, ckptlens.2.log
 

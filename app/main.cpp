@@ -1,5 +1,6 @@
 // ckptlens: the desktop viewer. One process per user and display: a second launch hands its files to the running
 // one (widgets/singleinstance.h), which opens each in a window of its own.
+#include "app/allocator.h"
 #include "app/logging.h"
 #include "ckptlens-config.h"
 #include "widgets/comparewindow.h"
@@ -24,6 +25,7 @@ constexpr QLatin1StringView kLogLevelKey("logLevel");
 
 int main(int argc, char** argv)
 {
+    ckpt::tuneAllocator();
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ckptlens"));
     QApplication::setOrganizationName(QStringLiteral("Checkpoint Lens"));
