@@ -683,7 +683,7 @@ int main(int argc, char** argv)
         return codeCommand(c, parser.value(key));
     if (args[0] == QLatin1String("info")) {
         // The module/optimizer view costs more than opening on files of many tensors: only when asked.
-        const auto summary = summarize(c);
+        const auto summary = summarize(c, parser.isSet(json) ? -1 : kSummaryTextKeys);
         const bool withModel = parser.isSet(model);
         const Semantic sem = withModel ? analyze(c) : Semantic {};
         if (parser.isSet(json)) {

@@ -104,7 +104,8 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
     // with keys counted from 0 again: one node index per pickle. Records are looked up afterwards (resolveRecords).
     const auto makeLoad = [](KeyIndex<ObjId>& storageNodes, const QString& folder) {
-        return PersistentLoad([&storageNodes, folder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
+        const bool dataFolder = folder == QLatin1String("data/");
+        return PersistentLoad([&storageNodes, folder, dataFolder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
             auto parsed = parsePersistentId(t.graph, pid);
             if (!parsed)
                 return parsed.error();
@@ -114,7 +115,7 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
             if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
                 return known;
             StorageInfo s;
-            s.key = folder == QLatin1String("data/") ? sp.key : folder + sp.key;
+            s.key = dataFolder ? sp.key : folder + sp.key;
             s.location = sp.location;
             s.numel = sp.numel;
             if (auto dt = dtypeFromStorageClass(sp.storageClass))

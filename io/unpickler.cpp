@@ -231,7 +231,7 @@ private:
     // ---- interpretation of known constructors
     ObjId call(ObjId callable, ObjId args, bool viaNewObj);
     ObjId opaqueCall(ObjId callable, ObjId args);
-    ObjId rebuildTensor(QString fn, std::span<const ObjId> args);
+    ObjId rebuildTensor(const QString& fn, std::span<const ObjId> args);
     ObjId numpyScalar(const std::vector<ObjId>& args);
     void build(ObjId obj, ObjId state);
     void setItems(ObjId target, std::span<const ObjId> kv);
@@ -431,12 +431,16 @@ ObjId Interpreter::opaqueCall(ObjId callable, ObjId args)
     return add(std::move(o));
 }
 
-ObjId Interpreter::rebuildTensor(QString fn, std::span<const ObjId> a)
+// `fn` lives in a Global node's out-of-line fields, which stay where they are when the arena grows.
+ObjId Interpreter::rebuildTensor(const QString& fn, std::span<const ObjId> a)
 {
+    // Literals: a copy per tensor costs no reference count (60,000 atomic updates on one string otherwise).
+    static const QString kV1 = QStringLiteral("_rebuild_tensor"), kV2 = QStringLiteral("_rebuild_tensor_v2"),
+                         kV3 = QStringLiteral("_rebuild_tensor_v3");
+    const bool v3 = fn == kV3;
+    const bool v1 = fn == kV1;
     TensorInfo t;
-    t.rebuild = fn;
-    const bool v3 = fn == QLatin1String("_rebuild_tensor_v3");
-    const bool v1 = fn == QLatin1String("_rebuild_tensor");
+    t.rebuild = fn == kV2 ? kV2 : v3 ? kV3 : v1 ? kV1 : fn;
     const size_t needed = v1 ? 4 : (v3 ? 7 : 5);
     auto broken = [&](QString why) {
         t.error = why;

@@ -15,7 +15,7 @@ std::int64_t saturatingAdd(std::int64_t a, std::int64_t b)
 }
 } // namespace
 
-CheckpointSummary summarize(const Checkpoint& ck)
+CheckpointSummary summarize(const Checkpoint& ck, qsizetype maxKeys)
 {
     CheckpointSummary s;
     s.path = ck.path;
@@ -58,13 +58,18 @@ CheckpointSummary summarize(const Checkpoint& ck)
     if (ck.graph.valid(ck.root) && ck.graph.at(ck.root).kind == ObjKind::Dict) {
         // The common root, a state dict of maybe 60,000 keys: its keys without building every child entry first.
         const auto& items = ck.graph.at(ck.root).items;
-        s.topLevelKeys.reserve(qsizetype(items.size() / 2));
-        for (size_t i = 0; i + 1 < items.size(); i += 2)
-            s.topLevelKeys << keyText(ck.graph, items[i]);
+        s.topLevelKeyCount = std::int64_t(items.size() / 2);
+        const size_t listed = maxKeys < 0 ? items.size() / 2 : std::min(items.size() / 2, size_t(maxKeys));
+        s.topLevelKeys.reserve(qsizetype(listed));
+        for (size_t i = 0; i < listed; ++i)
+            s.topLevelKeys << keyText(ck.graph, items[2 * i]);
     } else {
         for (const auto& c : objectChildren(ck.graph, ck.root))
-            if (!c.viaArgs)
-                s.topLevelKeys << c.key;
+            if (!c.viaArgs) {
+                ++s.topLevelKeyCount;
+                if (maxKeys < 0 || s.topLevelKeys.size() < maxKeys)
+                    s.topLevelKeys << c.key;
+            }
     }
     s.importedGlobals = std::int64_t(ck.imports.size());
     s.layout = ck.layout;
@@ -158,12 +163,12 @@ QString summaryToText(const CheckpointSummary& s)
                    .arg(d.tensors, 7)
                    .arg(c.toString(qint64(d.elements)), 15)
                    .arg(formatBytes(d.bytes));
-    out += QStringLiteral("top-level keys (%1):\n").arg(s.topLevelKeys.size());
-    const int shown = std::min<int>(int(s.topLevelKeys.size()), 50);
+    out += QStringLiteral("top-level keys (%1):\n").arg(s.topLevelKeyCount);
+    const int shown = std::min<int>(int(s.topLevelKeys.size()), kSummaryTextKeys);
     for (int i = 0; i < shown; ++i)
         out += QStringLiteral("  %1\n").arg(s.topLevelKeys[i]);
-    if (shown < s.topLevelKeys.size())
-        out += QStringLiteral("  ... and %1 more\n").arg(s.topLevelKeys.size() - shown);
+    if (shown < s.topLevelKeyCount)
+        out += QStringLiteral("  ... and %1 more\n").arg(s.topLevelKeyCount - shown);
     return out;
 }
 

@@ -175,8 +175,15 @@ void TestTorchParity::compare(const QString& path, const QJsonObject& expected)
         }
     }
     const QJsonArray keys = expected[QLatin1String("top_level_keys")].toArray();
-    if (!keys.isEmpty())
-        QCOMPARE(QJsonArray::fromStringList(summarize(ck).topLevelKeys), keys);
+    if (!keys.isEmpty()) {
+        const CheckpointSummary all = summarize(ck);
+        QCOMPARE(QJsonArray::fromStringList(all.topLevelKeys), keys);
+        QCOMPARE(all.topLevelKeyCount, qint64(keys.size()));
+        // The text summary's shorter list: the first keys, the whole count.
+        const CheckpointSummary few = summarize(ck, 2);
+        QCOMPARE(few.topLevelKeys, all.topLevelKeys.mid(0, 2));
+        QCOMPARE(few.topLevelKeyCount, all.topLevelKeyCount);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTorchParity)

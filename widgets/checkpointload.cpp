@@ -19,7 +19,7 @@ LoadedCheckpoint loadCheckpoint(const QString& path)
     if (out.checkpoint) {
         const CheckpointPtr& ck = *out.checkpoint;
         out.scan = scanCheckpoint(*ck); // reads only the pickles (of every file of a set): milliseconds
-        out.summary = std::make_shared<const CheckpointSummary>(summarize(*ck));
+        out.summary = std::make_shared<const CheckpointSummary>(summarize(*ck, kSummaryTextKeys));
         out.sem = std::make_shared<const Semantic>(analyze(*ck));
         out.names = std::make_shared<TensorNames>(ck, out.sem);
         out.overview = overview(*ck, *out.sem, *out.names);

@@ -194,7 +194,7 @@ void DetailsView::showSummary(const CheckpointSummary& s, bool treeTruncated)
                               count(d.elements, tr("1 element"), tr("%1 elements")), formatBytes(d.bytes)));
     if (!dtypes.isEmpty())
         right.row(tr("By dtype"), dtypes.join(QStringLiteral("<br>")));
-    right.text(tr("Top-level keys"), number(s.topLevelKeys.size()));
+    right.text(tr("Top-level keys"), number(s.topLevelKeyCount));
     right.text(tr("Imported globals"), number(s.importedGlobals));
     if (treeTruncated)
         wide.row(tr("Tree"),
