@@ -25,7 +25,9 @@ public:
     {
         ++m_count;
         if (auto n = denseKey(key); n >= 0) {
-            if (size_t(n) >= m_dense.size())
+            if (size_t(n) == m_dense.size())
+                m_dense.push_back(kAbsent); // keys counted up from 0: the usual case
+            else if (size_t(n) > m_dense.size())
                 m_dense.resize(size_t(n) + 1, kAbsent);
             m_dense[size_t(n)] = value;
         } else {
@@ -105,26 +107,34 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     // with keys counted from 0 again: one node index per pickle. Records are looked up afterwards (resolveRecords).
     const auto makeLoad = [](KeyIndex<ObjId>& storageNodes, const QString& folder) {
         const bool dataFolder = folder == QLatin1String("data/");
-        return PersistentLoad([&storageNodes, folder, dataFolder](UnpickleTarget& t, ObjId pid) -> Expected<ObjId> {
+        // Every storage of a file names one class or a few, the same memoized string each time: the last one's
+        // dtype is kept rather than searched for again.
+        return PersistentLoad([&storageNodes, folder, dataFolder, lastClass = QString(), lastType = std::optional<DType>()](
+                                  UnpickleTarget& t, ObjId pid) mutable -> Expected<ObjId> {
             auto parsed = parsePersistentId(t.graph, pid);
             if (!parsed)
                 return parsed.error();
             if (parsed->isModule)
                 return Error { ErrorKind::BadPickle, {}, {}, QStringLiteral("'module' persistent id in a zip checkpoint") };
-            const StoragePid& sp = parsed->storage;
+            StoragePid& sp = parsed->storage;
             if (ObjId known = storageNodes.find(sp.key); known != storageNodes.kAbsent)
                 return known;
+            if (sp.storageClass.constData() != lastClass.constData() || sp.storageClass != lastClass) {
+                lastType = dtypeFromStorageClass(sp.storageClass);
+                lastClass = sp.storageClass;
+            }
             StorageInfo s;
-            s.key = dataFolder ? sp.key : folder + sp.key;
-            s.location = sp.location;
             s.numel = sp.numel;
-            if (auto dt = dtypeFromStorageClass(sp.storageClass))
-                s.dtype = *dt;
+            if (lastType)
+                s.dtype = *lastType;
             else
                 s.error = QStringLiteral("unknown storage class torch.%1").arg(sp.storageClass.left(64));
+            s.key = dataFolder ? std::move(sp.key) : folder + sp.key;
+            s.location = std::move(sp.location);
             t.storages.push_back(std::move(s));
             ObjId node = t.graph.add(PyObject { .kind = ObjKind::Storage, .integer = std::int64_t(t.storages.size() - 1) });
-            storageNodes.insert(sp.key, node);
+            const QString& key = t.storages.back().key;
+            storageNodes.insert(dataFolder ? QStringView(key) : QStringView(key).mid(folder.size()), node);
             return node;
         });
     };
