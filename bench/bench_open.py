@@ -139,7 +139,11 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "load_cpu_s": c2 - c1,
 """
 
 
-def measure(label, argv, reps, parse_json=False):
+def measure(label, argv, reps, parse_json=False, warmup=0):
+    # Untimed runs first: on a VM that hands freed memory back to its host (free page reporting), the first
+    # process after a large one faults in host-fresh pages at several times the usual cost, whichever tool it is.
+    for _ in range(warmup):
+        run_child(argv)
     walls, cpus, rss, inner = [], [], [], []
     for _ in range(reps):
         wall, cpu, maxrss, out = run_child(argv, capture=parse_json)
@@ -194,6 +198,8 @@ def main():
     ap.add_argument("--cli", default="build/app/ckptlens-cli", help="ckptlens-cli to measure")
     ap.add_argument("--reps", type=int, default=5, help="repetitions per measurement (median reported)")
     ap.add_argument("--torch-reps", type=int, default=None, help="repetitions for torch.load (default: --reps)")
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="untimed runs of ckptlens-cli before its timed ones (torch.load: one, when this is > 0)")
     ap.add_argument("--json", help="also write the raw results to this file")
     args = ap.parse_args()
     torch_reps = args.torch_reps or args.reps
@@ -228,7 +234,8 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(TORCH_CHILD)
         child = f.name
-    results = {"machine": info, "cli": cli, "reps": args.reps, "torch_reps": torch_reps, "files": {}}
+    results = {"machine": info, "cli": cli, "reps": args.reps, "torch_reps": torch_reps, "warmup": args.warmup,
+               "files": {}}
     try:
         results["launcher"] = measure("/usr/bin/time true", ["true"], args.reps)
         baseline = measure("import torch", [sys.executable, child], args.reps, parse_json=True)
@@ -240,8 +247,9 @@ def main():
             # Warm the page cache first so every figure below is a warm-cache figure.
             cat = measure("cat > /dev/null", ["sh", "-c", 'cat "$1" > /dev/null', "sh", path], 1)
             cat = measure("cat > /dev/null", ["sh", "-c", 'cat "$1" > /dev/null', "sh", path], args.reps)
-            ck = measure("ckptlens-cli info", [cli, "info", path], args.reps)
-            tl = measure("torch.load", [sys.executable, child, path], torch_reps, parse_json=True)
+            ck = measure("ckptlens-cli info", [cli, "info", path], args.reps, warmup=args.warmup)
+            tl = measure("torch.load", [sys.executable, child, path], torch_reps, parse_json=True,
+                         warmup=min(args.warmup, 1))
             summary = run_child([cli, "info", path, "--json"], capture=True)[3]
             results["files"][name] = {"bytes": size, "cat": cat, "ckptlens": ck, "torch": tl,
                                       "summary": json.loads(summary)}
@@ -283,7 +291,8 @@ def main():
     print(f"baseline `import torch` alone: process wall {fmt_time(b['wall_s'])} (the import itself "
           f"{fmt_time(b['import_s'])}), peak RSS {fmt_mib(b['rss_kib'])}")
     print(f"launcher overhead (`/usr/bin/time true`): wall {fmt_time(la['wall_s'])}, peak RSS {fmt_mib(la['rss_kib'])}")
-    print(f"medians of {args.reps} runs ({torch_reps} for torch); peak RSS is the largest of those runs; "
+    print(f"medians of {args.reps} runs ({torch_reps} for torch) after {args.warmup} untimed ones "
+          f"({min(args.warmup, 1)} for torch); peak RSS is the largest of the timed runs; "
           f"warm page cache; load average before: {' '.join(f'{x:.2f}' for x in info['load_before'])}, "
           f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
