@@ -4,7 +4,9 @@
 
 #include <QtGlobal>
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include <sys/mman.h>
 
@@ -34,7 +36,9 @@ void tuneAllocator()
     if (raw == MAP_FAILED)
         return;
     void* arena = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(raw) + kSegment - 1) & ~(kSegment - 1));
-    if (madvise(arena, kArena, MADV_HUGEPAGE) != 0 || !mi_manage_os_memory(arena, kArena, true, false, true, -1))
+    // Not committed: mimalloc then decommits what is freed, so the resident set falls back after a large file is
+    // closed (given as committed, it would keep its peak for the process's life).
+    if (madvise(arena, kArena, MADV_HUGEPAGE) != 0 || !mi_manage_os_memory(arena, kArena, false, false, true, -1))
         munmap(raw, kArena + kSegment);
 #endif
 }
@@ -54,3 +58,50 @@ QString allocatorName()
 }
 
 } // namespace ckpt
+
+#if CKPTLENS_WITH_MIMALLOC
+// libmimalloc.so's own operator new is C code that aborts when memory runs out, where C++ throws std::bad_alloc:
+// the readers turn bad_alloc into a typed "out of memory" error (under ulimit -v, or with overcommit off). These
+// definitions, in the program itself, take precedence over the library's.
+namespace {
+void* newOrThrow(std::size_t n)
+{
+    if (void* p = mi_malloc(n))
+        return p;
+    throw std::bad_alloc();
+}
+void* newAlignedOrThrow(std::size_t n, std::align_val_t a)
+{
+    if (void* p = mi_malloc_aligned(n, static_cast<std::size_t>(a)))
+        return p;
+    throw std::bad_alloc();
+}
+} // namespace
+
+void* operator new(std::size_t n) { return newOrThrow(n); }
+void* operator new[](std::size_t n) { return newOrThrow(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return mi_malloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return mi_malloc(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return newAlignedOrThrow(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return newAlignedOrThrow(n, a); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
+{
+    return mi_malloc_aligned(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
+{
+    return mi_malloc_aligned(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept { mi_free(p); }
+void operator delete[](void* p) noexcept { mi_free(p); }
+void operator delete(void* p, std::size_t) noexcept { mi_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { mi_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { mi_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { mi_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { mi_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { mi_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { mi_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { mi_free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { mi_free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { mi_free(p); }
+#endif

@@ -29,6 +29,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <new>
 #include <map>
 #include <set>
 
@@ -518,11 +519,8 @@ int codeCommand(const Checkpoint& ck, const QString& glob)
     return Ok;
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+int run(int argc, char** argv)
 {
-    ckpt::tuneAllocator();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ckptlens-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(CKPTLENS_VERSION));
@@ -702,4 +700,19 @@ int main(int argc, char** argv)
         print(treeModel.dump());
     }
     return Ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    ckpt::tuneAllocator();
+    // The readers turn allocation failures they can foresee into typed errors; anything else that runs out (under
+    // `ulimit -v`, or with overcommit off) ends here with a message and the unreadable-file status, not an abort.
+    try {
+        return run(argc, argv);
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "ckptlens-cli: out of memory [limit-exceeded]\n");
+        return Unreadable;
+    }
 }

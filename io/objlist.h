@@ -73,8 +73,12 @@ public:
     {
         if (n == 0)
             return;
+        // `items` may be our own (x.append(x)): growing moves them, so find them again by offset.
+        const ObjId* own = data();
+        const bool aliased = items >= own && items < own + m_size;
+        const std::size_t at = aliased ? std::size_t(items - own) : 0;
         reserve(std::size_t(m_size) + n);
-        std::memmove(data() + m_size, items, n * sizeof(ObjId)); // items may be our own (x.append(x))
+        std::memmove(data() + m_size, aliased ? data() + at : items, n * sizeof(ObjId));
         m_size += std::uint32_t(n);
     }
     void append(std::span<const ObjId> items) { append(items.data(), items.size()); }

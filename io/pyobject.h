@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace ckpt {
@@ -116,6 +117,9 @@ private:
 };
 
 static_assert(sizeof(PyObject) == 64, "the node arena's size is what opening many small tensors costs");
+// The arena (a vector) moves nodes when it grows: a noexcept move keeps each PyObjectExtra where it is, so a
+// reference to a node's name() outlives an add() (the unpickler relies on it).
+static_assert(std::is_nothrow_move_constructible_v<PyObject>);
 
 // Every global a pickle imports, recorded for the safety report.
 struct ImportedGlobal {

@@ -7,7 +7,9 @@
 
 #include <QHash>
 
+#include <algorithm>
 #include <future>
+#include <new>
 #include <optional>
 #include <system_error>
 
@@ -19,7 +21,13 @@ namespace {
 template <typename T>
 class KeyIndex {
 public:
-    explicit KeyIndex(size_t expected) { m_dense.reserve(expected); }
+    // The dense range is fixed here: had it grown with the vector, a key stored sparse could later be looked up
+    // as dense and missed.
+    explicit KeyIndex(size_t expected)
+        : m_denseLimit(std::int64_t(std::min<size_t>(expected, 1u << 24)) * 4 + 1024)
+    {
+        m_dense.reserve(std::min<size_t>(expected, 1u << 24));
+    }
     size_t size() const { return m_count; }
     void insert(QStringView key, T value)
     {
@@ -53,8 +61,9 @@ private:
                 return -1;
             n = n * 10 + (c.unicode() - '0');
         }
-        return n < std::int64_t(m_dense.capacity()) * 4 + 1024 ? n : -1;
+        return n < m_denseLimit ? n : -1;
     }
+    std::int64_t m_denseLimit;
     std::vector<T> m_dense;
     QHash<QString, T> m_sparse;
     size_t m_count = 0;
@@ -95,13 +104,20 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
     }
     std::uint64_t declaredEntries = 0; // checked against the central directory's size: 46 bytes an entry at least
     const std::optional<Record> early = earlyDataPkl(*file, declaredEntries);
+    // Only a hint for reservations, and the directory is not yet read past its first entries: a storage costs a
+    // pickle at least a BINPERSID and its id tuple, so the pickle's size bounds it too.
+    const size_t expectedStorages = early ? size_t(std::min<std::uint64_t>(declaredEntries, std::uint64_t(early->size) / 8 + 64)) : 1024;
 
     UnpickleTarget target;
     // torch writes one data/<key> record per storage and, in a state dict, one tensor per storage: reserving for
     // that many spares the vectors' growth copies.
     const auto reserveFor = [&target](size_t records) {
-        target.storages.reserve(records);
-        target.tensors.reserve(records);
+        try {
+            target.storages.reserve(records);
+            target.tensors.reserve(records);
+        } catch (const std::bad_alloc&) {
+            // a hint: the vectors grow as the pickle asks
+        }
     };
     // Storages of data.pkl live in data/<key>; those of a TorchScript archive's constants.pkl in constants/<key>,
     // with keys counted from 0 again: one node index per pickle. Records are looked up afterwards (resolveRecords).
@@ -149,11 +165,11 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
                 s.error = QStringLiteral("record %1%2%3 is missing").arg(prefix, folder, key.left(64));
         }
     };
-    KeyIndex<ObjId> storageNodes { size_t(declaredEntries) }; // torch loads each key once; tensors sharing it share it
+    KeyIndex<ObjId> storageNodes { expectedStorages }; // torch loads each key once; tensors sharing it share it
     const PersistentLoad load = makeLoad(storageNodes, QStringLiteral("data/"));
     std::optional<Expected<UnpickleResult>> earlyResult;
     if (early) {
-        reserveFor(size_t(declaredEntries));
+        reserveFor(expectedStorages);
         const auto bytes = file->bytes().subspan(size_t(early->offset), size_t(early->size));
         earlyResult = unpickle(bytes, target, load, file->path(), early->name);
     }
@@ -206,7 +222,9 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
 
     // The early interpretation counts only when it read the record the full listing names data.pkl (a zip may
     // hold one name twice; the last entry wins, as before).
-    if (!earlyResult || ck->records[size_t(*pkl)].offset != early->offset) {
+    const Record& named = ck->records[size_t(*pkl)];
+    if (!earlyResult || named.offset != early->offset || named.size != early->size
+        || named.compressedSize != early->compressedSize || named.deflated != early->deflated) {
         target = UnpickleTarget {};
         storageNodes = KeyIndex<ObjId>(ck->records.size());
         reserveFor(dataRecords.size());

@@ -1,5 +1,6 @@
 // The ckptlens-cli contract other work relies on: `tree --json` agrees with torch, `info --json` carries the
 // totals, exit code 2 and a message on stderr for a file that cannot be read.
+#include "corruptcorpus.h"
 #include "testutil.h"
 
 #include <QJsonArray>
@@ -17,16 +18,24 @@ private slots:
     void stats();
     void exitCodes_data();
     void exitCodes();
+    void outOfMemoryIsAnError();
 
 private:
     struct Run {
         int code;
         QByteArray out, err;
     };
-    static Run cli(const QStringList& args)
+    // `addressSpaceKiB` > 0 runs the CLI under that `ulimit -v` (through sh).
+    static Run cli(const QStringList& args, qint64 addressSpaceKiB = 0)
     {
         QProcess p;
-        p.start(QStringLiteral(CKPTLENS_CLI), args);
+        if (addressSpaceKiB > 0)
+            p.start(QStringLiteral("/bin/sh"),
+                QStringList { QStringLiteral("-c"), QStringLiteral("ulimit -v %1 && exec \"$0\" \"$@\"").arg(addressSpaceKiB),
+                    QStringLiteral(CKPTLENS_CLI) }
+                    + args);
+        else
+            p.start(QStringLiteral(CKPTLENS_CLI), args);
         if (!p.waitForFinished(120'000))
             return { -1, {}, {} };
         return { p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
@@ -161,6 +170,40 @@ void TestCli::exitCodes()
     QCOMPARE(r.code, code);
     QVERIFY2(QString::fromUtf8(r.err).contains(stderrHas), r.err.constData());
     QVERIFY(r.out.isEmpty());
+}
+
+// Memory running out is an error with a message and status 2, not an abort: the unpickler reserves its node arena
+// up front (half a node per pickle byte), which an address-space limit just above the program's own needs refuses.
+// (With mimalloc linked, its own operator new would abort here; the program's replaces it.)
+void TestCli::outOfMemoryIsAnError()
+{
+#if defined(__SANITIZE_ADDRESS__)
+    QSKIP("AddressSanitizer reserves terabytes of address space: no ulimit -v leaves it room to start");
+#else
+    QTemporaryDir dir;
+    // A list of 4 million small ints: an 8 MB pickle in a torch-style zip.
+    QByteArray pickle("\x80\x02]q\x00(", 6);
+    pickle += QByteArray("K\x01").repeated(4'000'000);
+    pickle += "e.";
+    const QString big = dir.filePath(QStringLiteral("big.pth"));
+    QVERIFY(ckpt::test::writeFile(big, ckpt::test::corrupt::zipOf({ { "archive/data.pkl", pickle }, { "archive/version", "3\n" } })));
+    const QString small = dir.filePath(QStringLiteral("small.pth"));
+    QVERIFY(ckpt::test::writeFile(small, ckpt::test::corrupt::zipOf({ { "archive/data.pkl", QByteArray("\x80\x02]q\x00.", 6) }, { "archive/version", "3\n" } })));
+    QCOMPARE(cli({ QStringLiteral("info"), big }).code, 0);
+    // The smallest limit (in 16 MiB steps) under which the program opens a tiny file...
+    qint64 enough = 0;
+    for (qint64 kib = 64 * 1024; kib <= 4 * 1024 * 1024; kib += 16 * 1024)
+        if (cli({ QStringLiteral("info"), small }, kib).code == 0) {
+            enough = kib;
+            break;
+        }
+    if (enough == 0)
+        QSKIP("the CLI did not start under any address-space limit up to 4 GiB");
+    // ... and 64 MiB more: room for the 8 MB file, not for the arena of 4 million nodes.
+    const Run r = cli({ QStringLiteral("info"), big }, enough + 64 * 1024);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("out of memory"), r.err.constData());
+#endif
 }
 
 QTEST_GUILESS_MAIN(TestCli)
