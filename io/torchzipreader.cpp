@@ -73,6 +73,14 @@ private:
 
 namespace {
 
+// The folder every record of a torch zip sits under ("archive/", the file stem, ...), taken from the first entry's
+// name with its slash; empty when that name has none.
+QString archiveFolderOf(const QString& firstName)
+{
+    const qsizetype slash = firstName.indexOf(QLatin1Char('/'));
+    return slash > 0 ? firstName.left(slash + 1) : QString();
+}
+
 // data.pkl among the first entries, if it is stored (not deflated) there: the pickle can then be interpreted while
 // the rest of the central directory is listed.
 std::optional<Record> earlyDataPkl(const MappedFile& file, std::uint64_t& declaredEntries)
@@ -80,9 +88,7 @@ std::optional<Record> earlyDataPkl(const MappedFile& file, std::uint64_t& declar
     auto head = listZipEntries(file, 4, &declaredEntries);
     if (!head || head->empty())
         return std::nullopt;
-    const QString& first = head->front().name;
-    const qsizetype slash = first.indexOf(QLatin1Char('/'));
-    const QString name = (slash > 0 ? first.left(slash + 1) : QString()) + QStringLiteral("data.pkl");
+    const QString name = archiveFolderOf(head->front().name) + QStringLiteral("data.pkl");
     for (const Record& r : *head)
         if (r.name == name)
             return r.deflated ? std::nullopt : std::optional<Record>(r);
@@ -185,10 +191,8 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
         return Error { ErrorKind::NotACheckpoint, file->path(), {}, QStringLiteral("an empty zip archive") };
 
     // Every record sits under one folder whose name varies (file stem, "archive"): take it from the first entry.
-    const QString& first = ck->records.front().name;
-    const qsizetype slash = first.indexOf(QLatin1Char('/'));
-    ck->archivePrefix = slash > 0 ? first.left(slash) : QString();
-    const QString prefix = ck->archivePrefix.isEmpty() ? QString() : ck->archivePrefix + QLatin1Char('/');
+    const QString prefix = archiveFolderOf(ck->records.front().name);
+    ck->archivePrefix = prefix.isEmpty() ? QString() : prefix.chopped(1);
 
     QHash<QString, int> byName;              // records other than data/<key>
     KeyIndex<int> dataRecords(ck->records.size()); // data/<key> -> record
@@ -222,9 +226,7 @@ Expected<std::shared_ptr<Checkpoint>> readTorchZip(std::shared_ptr<const MappedF
 
     // The early interpretation counts only when it read the record the full listing names data.pkl (a zip may
     // hold one name twice; the last entry wins, as before).
-    const Record& named = ck->records[size_t(*pkl)];
-    if (!earlyResult || named.offset != early->offset || named.size != early->size
-        || named.compressedSize != early->compressedSize || named.deflated != early->deflated) {
+    if (!earlyResult || ck->records[size_t(*pkl)] != *early) {
         target = UnpickleTarget {};
         storageNodes = KeyIndex<ObjId>(ck->records.size());
         reserveFor(dataRecords.size());
