@@ -104,4 +104,10 @@ std::uint32_t crc32(std::uint32_t crc, const void* data, size_t length)
     return zlibCrc(crc, p, length);
 }
 
+std::uint32_t crc32Combine(std::uint32_t crcA, std::uint32_t crcB, std::int64_t lengthB)
+{
+    static_assert(sizeof(z_off_t) == 8, "crc32_combine takes the length as z_off_t");
+    return std::uint32_t(::crc32_combine(uLong(crcA), uLong(crcB), z_off_t(lengthB)));
+}
+
 } // namespace ckpt

@@ -10,4 +10,8 @@ namespace ckpt {
 // faster than zlib 1.2.13's table-driven code, which export pays for once when writing and once when verifying.
 std::uint32_t crc32(std::uint32_t crc, const void* data, size_t length);
 
+// The CRC-32 of A followed by B from the CRCs of A and B and B's length (zlib's crc32_combine): lets pieces of one
+// range be checksummed on several threads.
+std::uint32_t crc32Combine(std::uint32_t crcA, std::uint32_t crcB, std::int64_t lengthB);
+
 } // namespace ckpt

@@ -145,6 +145,16 @@ def many(n=5000):
                                    for i in range(n))
 
 
+def large_storages():
+    # Storages past the exporter's 4 MiB threshold (their CRC on a thread beside the copy) and past its 8 MiB
+    # read-back pieces, one of them tied to a second key, one a view inside a larger storage.
+    g = torch.Generator().manual_seed(8)
+    w = torch.randn(1536, 1024, generator=g)           # 6 MiB
+    v = torch.randn(2600, 1024, generator=g)           # 10.2 MiB
+    return collections.OrderedDict([("embed.weight", w), ("head.weight", w), ("body.weight", v),
+                                    ("body.rows", v[100:2500])])
+
+
 def state_dict():
     torch.manual_seed(7)
     net = fixture_models.SmallNet()
@@ -464,6 +474,7 @@ def main():
     save("parameters.pth", parameters(), "nn.Parameter with and without requires_grad")
     save("values.pth", value_cases(), "values that trip statistics: specials, subnormals, large tensors, views")
     save("many.pth", many(), "5000 tensors")
+    save("large_storages.pth", large_storages(), "6 and 10 MiB storages, tied and viewed")
     save("whole_model.pth", whole_model(), "a whole nn.Module pickled (torch.save(model))")
     for proto in (1, 2, 3, 4, 5):
         save(f"views_proto{proto}.pth", views(), f"views, pickle protocol {proto}", pickle_protocol=proto)

@@ -1,5 +1,6 @@
 // ckpt::crc32 (the PCLMULQDQ folding path with its zlib tail) equals zlib's crc32 for every length around the
-// fold's block sizes, every alignment, continued in pieces, and on the check value of the CRC catalogue.
+// fold's block sizes, every alignment, continued in pieces, and on the check value of the CRC catalogue; pieces'
+// CRCs combine into the whole's.
 #include "io/crc32.h"
 
 #include <QRandomGenerator>
@@ -39,6 +40,8 @@ private slots:
     void equalsZlib();
     void continuedInPieces();
     void largeBuffer();
+    void combined_data();
+    void combined();
 };
 
 void TestCrc32::checkValue()
@@ -94,6 +97,27 @@ void TestCrc32::largeBuffer()
 {
     const auto buf = randomBytes(size_t(48) << 20, 3);
     QCOMPARE(ckpt::crc32(0, buf.data(), buf.size()), reference(0, buf.data(), buf.size()));
+}
+
+void TestCrc32::combined_data()
+{
+    QTest::addColumn<int>("length");
+    QTest::addColumn<int>("split");
+    // Export's verification cuts storages into 8 MiB pieces: the empty piece, one byte, both halves, a tail.
+    for (auto [length, split] : std::initializer_list<std::pair<int, int>> { { 0, 0 }, { 1, 0 }, { 1, 1 }, { 100, 37 },
+             { 65536, 65535 }, { 3 << 20, 1 << 20 }, { (8 << 20) + 5, 8 << 20 } })
+        QTest::addRow("len=%d split=%d", length, split) << length << split;
+}
+
+// The CRC of A followed by B, from the two pieces' CRCs: what the parallel read-back check combines.
+void TestCrc32::combined()
+{
+    QFETCH(int, length);
+    QFETCH(int, split);
+    const auto buf = randomBytes(size_t(length), quint32(length + split));
+    const std::uint32_t a = ckpt::crc32(0, buf.data(), size_t(split));
+    const std::uint32_t b = ckpt::crc32(0, buf.data() + split, size_t(length - split));
+    QCOMPARE(ckpt::crc32Combine(a, b, length - split), reference(0, buf.data(), size_t(length)));
 }
 
 QTEST_GUILESS_MAIN(TestCrc32)

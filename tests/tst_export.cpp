@@ -100,6 +100,12 @@ void TestExport::exportMatchesTorch_data()
         << plan({}, {}, {}, DType::BFloat16, T) << 1;
     QTest::newRow("large strided views to bfloat16") << test::fixture(QStringLiteral("values.pth")) << "values.pth"
         << plan({ QStringLiteral("big*"), QStringLiteral("subnormal*"), QStringLiteral("offset_mean") }, {}, {}, DType::BFloat16, T) << 1;
+    // Verbatim storages of several MiB: copied file to file with their CRC taken on a second thread, read back in
+    // 8 MiB pieces on every core.
+    QTest::newRow("large storages verbatim, torch") << test::fixture(QStringLiteral("large_storages.pth")) << "large.pth"
+        << plan({}, {}, {}, std::nullopt, T) << 1;
+    QTest::newRow("large storages verbatim, safetensors") << test::fixture(QStringLiteral("large_storages.pth")) << "large.safetensors"
+        << plan({}, {}, {}, std::nullopt, S) << 1;
 }
 
 void TestExport::exportMatchesTorch()
@@ -499,9 +505,13 @@ void TestExport::verifyCatchesOtherBytes_data()
 {
     QTest::addColumn<bool>("safetensors");
     QTest::addColumn<QString>("damage");
-    for (bool st : { false, true })
+    QTest::addColumn<int>("damagedElement"); // of t0; past 8 MiB it lies in the second piece the check reads
+    for (bool st : { false, true }) {
         for (const char* damage : { "none", "report", "file", "length" })
-            QTest::addRow("%s %s", st ? "safetensors" : "torch", damage) << st << QString::fromLatin1(damage);
+            QTest::addRow("%s %s", st ? "safetensors" : "torch", damage) << st << QString::fromLatin1(damage) << 1;
+        QTest::addRow("%s file, second piece", st ? "safetensors" : "torch") << st << QStringLiteral("file") << (8 << 20) / 4 + 500;
+        QTest::addRow("%s none, two pieces", st ? "safetensors" : "torch") << st << QStringLiteral("none") << (8 << 20) / 4 + 500;
+    }
 }
 
 // The read-back check after writing finds a file whose bytes differ from what was produced (a flipped byte in a
@@ -510,8 +520,10 @@ void TestExport::verifyCatchesOtherBytes()
 {
     QFETCH(bool, safetensors);
     QFETCH(QString, damage);
+    QFETCH(int, damagedElement);
     StateDictOut sd;
-    std::vector<std::vector<float>> values { std::vector<float>(3000), std::vector<float>(17) };
+    const size_t firstSize = damagedElement < 3000 ? 3000 : size_t(damagedElement) + 1000;
+    std::vector<std::vector<float>> values { std::vector<float>(firstSize), std::vector<float>(17) };
     for (size_t s = 0; s < values.size(); ++s) {
         for (size_t i = 0; i < values[s].size(); ++i)
             values[s][i] = float(s * 1000 + i) * 0.25f;
@@ -527,7 +539,7 @@ void TestExport::verifyCatchesOtherBytes()
     const QString file = dir.filePath(safetensors ? QStringLiteral("v.safetensors") : QStringLiteral("v.pth"));
     auto written = safetensors ? writeSafetensors(file, sd) : writeTorchZip(file, sd);
     QVERIFY2(written, qPrintable(written ? QString() : written.error().message()));
-    QCOMPARE(written->bytes, std::int64_t((3000 + 17) * 4));
+    QCOMPARE(written->bytes, std::int64_t((firstSize + 17) * 4));
     QCOMPARE(written->storageCrc.size(), size_t(2));
     WriteReport report = *written;
     if (damage == QLatin1String("report"))
@@ -535,13 +547,13 @@ void TestExport::verifyCatchesOtherBytes()
     if (damage == QLatin1String("length"))
         report.storageCrc.pop_back();
     if (damage == QLatin1String("file")) {
-        // The first storage's bytes: find 0.25f (element 1 of t0) in the file and change it.
+        // The first storage's bytes: find the damaged element's value in the file and change it.
         QFile f(file);
         QVERIFY(f.open(QIODevice::ReadWrite));
         QByteArray all = f.readAll();
-        const float quarter = 0.25f;
-        const qsizetype at = all.indexOf(QByteArray(reinterpret_cast<const char*>(&quarter), 4));
-        QVERIFY(at > 0);
+        const float value = float(damagedElement) * 0.25f;
+        const qsizetype at = all.indexOf(QByteArray(reinterpret_cast<const char*>(&value), 4));
+        QVERIFY(at > qsizetype(damagedElement) * 4);
         QVERIFY(f.seek(at));
         QCOMPARE(f.write("\x01", 1), qint64(1));
     }
