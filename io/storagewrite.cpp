@@ -1,6 +1,7 @@
 #include "io/crc32.h"
 #include "io/statedictwriter.h"
 
+#include <system_error>
 #include <thread>
 
 namespace ckpt {
@@ -44,8 +45,13 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
     };
     constexpr qint64 kOwnThreadBytes = qint64(4) << 20;
     std::jthread helper;
-    if (nbytes >= kOwnThreadBytes)
-        helper = std::jthread([&](std::stop_token stop) { crc = crcOf(stop); });
+    if (nbytes >= kOwnThreadBytes) {
+        try {
+            helper = std::jthread([&](std::stop_token stop) { crc = crcOf(stop); });
+        } catch (const std::system_error&) {
+            // No thread to be had (a thread limit, ulimit -v): the CRC is taken after the copy instead.
+        }
+    }
     for (qint64 b = 0; b < nbytes; b += kPiece) {
         if (cancel && cancel->load())
             return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -37,8 +38,15 @@ bool parallelChunks(std::int64_t total, std::int64_t chunk, int threads,
     } else {
         std::vector<std::thread> pool;
         pool.reserve(size_t(workers - 1));
-        for (int w = 1; w < workers; ++w)
-            pool.emplace_back(work, w);
+        // A thread that cannot start (EAGAIN: a thread limit, or no address space for its stack under ulimit -v)
+        // leaves its chunks to the others: the work is the same, only slower.
+        for (int w = 1; w < workers; ++w) {
+            try {
+                pool.emplace_back(work, w);
+            } catch (const std::system_error&) {
+                break;
+            }
+        }
         work(0);
         for (auto& t : pool)
             t.join();
@@ -57,8 +65,13 @@ struct WorkerPool::Job {
 WorkerPool::WorkerPool(int threads)
 {
     const int n = threads > 0 ? threads : defaultThreadCount();
-    for (int w = 1; w < n; ++w)
-        m_threads.emplace_back([this, w] { loop(w); });
+    for (int w = 1; w < n; ++w) {
+        try {
+            m_threads.emplace_back([this, w] { loop(w); });
+        } catch (const std::system_error&) {
+            break; // fewer threads (see parallelChunks); the caller's own thread always works
+        }
+    }
 }
 
 WorkerPool::~WorkerPool()

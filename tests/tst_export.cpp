@@ -33,6 +33,8 @@ private slots:
     void castMatchesTorchRounding();
     void deflatedSourceStaysIntact();
     void cancelLeavesNothing();
+    void cancelDuringLargeCopy_data();
+    void cancelDuringLargeCopy();
     void failedShardKeepsEveryDestination();
     void manyShardsUnderALowFileLimit();
     void refusesToOverwriteSource();
@@ -310,6 +312,41 @@ void TestExport::cancelLeavesNothing()
     auto result = threeShardExport(sample(), dir.filePath(QStringLiteral("out.pth")), true);
     QVERIFY(!result);
     QVERIFY(result.error().what.contains(QLatin1String("cancel")));
+    QCOMPARE(filesIn(dir.path()), QStringList());
+}
+
+void TestExport::cancelDuringLargeCopy_data()
+{
+    QTest::addColumn<bool>("safetensors");
+    QTest::newRow("torch") << false;
+    QTest::newRow("safetensors") << true;
+}
+
+// Cancelled inside a 6 MiB verbatim copy, while its CRC is being taken on the second thread: the export stops
+// with "cancelled" and leaves nothing behind.
+void TestExport::cancelDuringLargeCopy()
+{
+    QFETCH(bool, safetensors);
+    if (!test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures");
+    auto ck = openCheckpoint(test::fixture(QStringLiteral("large_storages.pth")));
+    QVERIFY(ck);
+    const ExportPlan p = plan({}, {}, {}, std::nullopt, safetensors ? ExportFormat::Safetensors : ExportFormat::Torch);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(rp);
+    QTemporaryDir dir;
+    std::atomic<bool> cancel { false };
+    std::int64_t seen = 0;
+    auto result = runExport(**ck, *rp, p, dir.filePath(safetensors ? QStringLiteral("o.safetensors") : QStringLiteral("o.pth")),
+        [&](std::int64_t done) {
+            seen = done;
+            if (done > (1 << 20))
+                cancel = true;
+        },
+        &cancel);
+    QVERIFY(!result);
+    QVERIFY2(result.error().what.contains(QLatin1String("cancel")), qPrintable(result.error().message()));
+    QVERIFY(seen < (6 << 20) + (8 << 20)); // stopped within the storage that was being copied, or the next
     QCOMPARE(filesIn(dir.path()), QStringList());
 }
 
