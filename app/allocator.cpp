@@ -20,26 +20,17 @@ void tuneAllocator()
 {
 #if CKPTLENS_WITH_MIMALLOC && defined(MADV_HUGEPAGE)
     // mimalloc decides on large OS pages once, when it starts (MIMALLOC_LARGE_OS_PAGES=1): too early for main().
-    // Two steps get the same here, for mimalloc 2.x (32 MiB segments, each aligned to its size):
     if (qEnvironmentVariableIsSet("MIMALLOC_LARGE_OS_PAGES") || mi_version() / 100 != 2)
         return; // the user chose, or a layout this was not measured on
+    // The segment mimalloc took before main() (mimalloc 2.x: 32 MiB, aligned to its size), which serves the first
+    // 32 MiB of small allocations, is advised onto transparent huge pages (its pages touched so far keep 4 KiB).
+    // Only this one: huge pages for every later segment (an arena of them, handed to mi_manage_os_memory) made
+    // the GUI's open of 60,000 tensors 2.5-3x slower (each thread's heap zeroing its own 2 MiB pages, taken from
+    // the host's coldest memory on a VM) for no gain in the CLI's median (BENCHMARKS.md, session 6).
     constexpr size_t kSegment = size_t(32) << 20;
-    // 1. The segment mimalloc took before main(), which serves the first 32 MiB of small allocations, is advised
-    //    onto transparent huge pages (its pages touched so far keep their 4 KiB).
     void* probe = mi_malloc(16);
     madvise(reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(probe) & ~(kSegment - 1)), kSegment, MADV_HUGEPAGE);
     mi_free(probe);
-    // 2. Later segments come from an arena of address space advised the same way, reserved but not committed
-    //    (MAP_NORESERVE): its pages cost memory once touched. When it is used up, mimalloc asks the OS as usual.
-    constexpr size_t kArena = size_t(1) << 30;
-    void* raw = mmap(nullptr, kArena + kSegment, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED)
-        return;
-    void* arena = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(raw) + kSegment - 1) & ~(kSegment - 1));
-    // Not committed: mimalloc then decommits what is freed, so the resident set falls back after a large file is
-    // closed (given as committed, it would keep its peak for the process's life).
-    if (madvise(arena, kArena, MADV_HUGEPAGE) != 0 || !mi_manage_os_memory(arena, kArena, false, false, true, -1))
-        munmap(raw, kArena + kSegment);
 #endif
 }
 
