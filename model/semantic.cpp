@@ -519,30 +519,40 @@ bool looksLikeBufferName(const QString& key)
     return std::any_of(std::begin(suffixes), std::end(suffixes), [&](QLatin1String s) { return last == s; });
 }
 
-ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::unordered_map<QString, TensorRole>& roles)
+ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::vector<TensorRole>& roles)
 {
     ModuleTree tree;
-    tree.nodes.reserve(sd.entries.size() * 2 + 1);
+    // At most one node per dotted component of every key, plus the root: reserved so that the nodes never move.
+    size_t components = 1;
+    for (const auto& [key, tensor] : sd.entries)
+        components += size_t(key.count(QLatin1Char('.'))) + 1;
+    tree.nodes.reserve(components);
     tree.nodes.push_back(ModuleNode {});
     // Dotted prefix -> module node. The views point into the nodes' fullName strings, whose buffers stay put
-    // when the vector moves them; looking a prefix up then needs no allocation.
+    // when the vector moves them; looking a prefix up then needs no allocation. Module prefixes are closed under
+    // taking a shorter prefix, so the longest one known is found first, from the key's end (one lookup for a
+    // key whose module holds tensors already), and the missing ones below it are made in order.
     QHash<QStringView, int> moduleOf;
     moduleOf.reserve(qsizetype(sd.entries.size()));
-    for (const auto& [key, tensor] : sd.entries) {
+    std::vector<qsizetype> dots;
+    for (size_t e = 0; e < sd.entries.size(); ++e) {
+        const auto& [key, tensor] = sd.entries[e];
+        dots.clear();
+        for (qsizetype at = key.indexOf(QLatin1Char('.')); at >= 0; at = key.indexOf(QLatin1Char('.'), at + 1))
+            dots.push_back(at);
         int node = 0;
-        qsizetype start = 0;
-        for (;;) {
-            const qsizetype dot = key.indexOf(QLatin1Char('.'), start);
-            const bool leaf = dot < 0;
-            const qsizetype end = leaf ? key.size() : dot;
-            if (!leaf) {
-                auto it = moduleOf.constFind(QStringView(key).left(end));
-                if (it != moduleOf.constEnd()) {
-                    node = *it;
-                    start = dot + 1;
-                    continue;
-                }
+        size_t known = dots.size(); // prefixes [0, known) exist; the search lowers it to the first missing one
+        for (; known > 0; --known) {
+            auto it = moduleOf.constFind(QStringView(key).left(dots[known - 1]));
+            if (it != moduleOf.constEnd()) {
+                node = *it;
+                break;
             }
+        }
+        for (size_t level = known; level <= dots.size(); ++level) {
+            const bool leaf = level == dots.size();
+            const qsizetype start = level == 0 ? 0 : dots[level - 1] + 1;
+            const qsizetype end = leaf ? key.size() : dots[level];
             ModuleNode n;
             n.name = key.mid(start, end - start);
             n.fullName = leaf ? key : key.left(end); // a leaf shares the key's buffer
@@ -551,24 +561,29 @@ ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const s
             tree.nodes.push_back(std::move(n));
             tree.nodes[size_t(node)].children.push_back(index);
             node = index;
-            if (leaf)
-                break;
-            moduleOf.insert(QStringView(tree.nodes.back().fullName), index);
-            start = dot + 1;
+            if (!leaf)
+                moduleOf.insert(QStringView(tree.nodes.back().fullName), index);
         }
         ModuleNode& leafNode = tree.nodes[size_t(node)];
         leafNode.tensor = tensor;
-        auto r = roles.find(key);
-        leafNode.role = r != roles.end() ? r->second : TensorRole::Parameter;
+        leafNode.role = e < roles.size() ? roles[e] : TensorRole::Parameter;
     }
-    // Numeric siblings (layers.0 ... layers.23) in numeric order; the others keep file order.
+    // Numeric siblings (layers.0 ... layers.23) in numeric order; the others keep file order. Each name is
+    // parsed once, not in every comparison.
+    struct Number {
+        bool numeric = false;
+        qint64 value = 0;
+    };
+    std::vector<Number> numbers(tree.nodes.size());
+    for (size_t i = 1; i < tree.nodes.size(); ++i)
+        numbers[i].numeric = isNumeric(tree.nodes[i].name, &numbers[i].value);
     for (auto& n : tree.nodes) {
         if (n.children.size() < 2)
             continue;
         std::stable_sort(n.children.begin(), n.children.end(), [&](int a, int b) {
-            qint64 va = 0, vb = 0;
-            const bool na = isNumeric(tree.nodes[size_t(a)].name, &va), nb = isNumeric(tree.nodes[size_t(b)].name, &vb);
-            return na && nb && va < vb;
+            const Number& na = numbers[size_t(a)];
+            const Number& nb = numbers[size_t(b)];
+            return na.numeric && nb.numeric && na.value < nb.value;
         });
     }
     // Aggregates bottom-up: children always come after their parent in the vector.
@@ -594,7 +609,7 @@ ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const s
     std::int64_t bestParams = -1;
     for (const ModuleNode& n : tree.nodes) {
         if (n.isLeaf() || n.children.size() < 2
-            || !std::all_of(n.children.begin(), n.children.end(), [&](int c) { return isNumeric(tree.nodes[size_t(c)].name); }))
+            || !std::all_of(n.children.begin(), n.children.end(), [&](int c) { return numbers[size_t(c)].numeric; }))
             continue;
         const int count = int(n.children.size());
         if (count > tree.repeatedCount || (count == tree.repeatedCount && n.parameters > bestParams)) {
@@ -642,14 +657,18 @@ Semantic analyze(const Checkpoint& ck)
                 for (const auto& p : opt.params)
                     optimized.insert(tensorOf.value(p.parameter));
             }
+        std::vector<TensorRole> roles;
+        roles.reserve(sd.entries.size());
+        sem.roles.reserve(sd.entries.size());
         for (const auto& [key, tensor] : sd.entries) {
             const TensorInfo& t = ck.tensors[size_t(tensor)];
             const bool buffer = sd.rolesDeclared
                 ? std::find(sd.declaredBuffers.begin(), sd.declaredBuffers.end(), key) != sd.declaredBuffers.end()
                 : looksLikeBufferName(key) || !dtypeIsFloatingPoint(t.dtype) || (anyMapped && !optimized.contains(tensor));
-            sem.roles[key] = buffer ? TensorRole::Buffer : TensorRole::Parameter;
+            roles.push_back(buffer ? TensorRole::Buffer : TensorRole::Parameter);
+            sem.roles[key] = roles.back();
         }
-        sem.modules = buildModuleTree(ck, sd, sem.roles);
+        sem.modules = buildModuleTree(ck, sd, roles);
     }
     collectMetadata(ck, sem);
     addFindings(ck, sem);

@@ -98,7 +98,8 @@ struct Semantic {
 
 Semantic analyze(const Checkpoint& ck);
 
-ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::unordered_map<QString, TensorRole>& roles);
+// `roles`: one per entry of `sd`, in its order.
+ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const std::vector<TensorRole>& roles);
 
 // Buffers by name alone (BatchNorm running stats and the like), when no optimizer says otherwise.
 bool looksLikeBufferName(const QString& key);
