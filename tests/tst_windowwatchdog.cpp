@@ -200,6 +200,51 @@ private slots:
             QVERIFY(view.rects > 0); // small ranges still take the precise path
     }
 
+    // A batch of statistics names a short range under each of thousands of parents (the 4 tensors of every
+    // `layers.N.block`): those under collapsed parents must cost nothing, those on screen are still measured.
+    void shortRangesUnderCollapsedParents_data()
+    {
+        QTest::addColumn<bool>("expanded");
+        QTest::newRow("parents collapsed") << false;
+        QTest::newRow("parents expanded") << true;
+    }
+
+    void shortRangesUnderCollapsedParents()
+    {
+        QFETCH(bool, expanded);
+        constexpr int kParents = 2000;
+        QStandardItemModel model;
+        auto* layers = new QStandardItem(QStringLiteral("layers"));
+        for (int r = 0; r < kParents; ++r) {
+            auto* block = new QStandardItem(QString::number(r));
+            for (int c = 0; c < 4; ++c)
+                block->appendRow({ new QStandardItem(QString::number(c)), new QStandardItem(QStringLiteral("-")) });
+            layers->appendRow({ block, new QStandardItem(QStringLiteral("-")) });
+        }
+        model.appendRow(layers);
+        CountingTreeView view;
+        view.setUniformRowHeights(true);
+        view.setModel(&model);
+        const QModelIndex top = model.index(0, 0);
+        view.setExpanded(top, true);
+        if (expanded)
+            for (int r = 0; r < 3; ++r) // the first blocks, on screen
+                view.setExpanded(model.index(r, 0, top), true);
+        view.resize(600, 400);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTest::qWait(50);
+        view.rects = 0;
+        for (int r = 0; r < kParents; ++r) {
+            const QModelIndex block = model.index(r, 0, top);
+            emit model.dataChanged(model.index(0, 1, block), model.index(3, 1, block));
+        }
+        if (expanded)
+            QVERIFY2(view.rects > 0, "rows on screen must still be measured");
+        else
+            QVERIFY2(view.rects == 0, qPrintable(QString::number(view.rects)));
+    }
+
 private:
     QTemporaryDir m_dir;
     QString m_path;

@@ -8,7 +8,8 @@ namespace ckpt {
 // children of a `layers` module, each announced as one dataChanged over all of them). QTreeView works out the
 // rectangle of every row in such a range before repainting, O(rows) on the GUI thread per signal: a quarter of a
 // second per batch at 60,000 tensors. Past kBulkRows rows, and with uniform row heights (no row changes height),
-// repainting what is visible gives the same picture for the cost of the visible rows.
+// repainting what is visible gives the same picture for the cost of the visible rows. Ranges under a collapsed
+// parent are not on screen and cost nothing.
 class BulkTreeView : public QTreeView {
     Q_OBJECT
 public:
