@@ -196,8 +196,10 @@ Expected<SafetyReport> scanFile(const QString& file)
             SafetyGlobal& sg = byName[{ g.module, g.name }];
             sg.module = g.module;
             sg.name = g.name;
-            sg.cls = classifyGlobal(g.module, g.name);
-            sg.reason = dangerReason(g.module, g.name);
+            // A later pickle's harmless use keeps what an earlier one made of the same global ("wraps ...").
+            sg.cls = std::max(sg.cls, classifyGlobal(g.module, g.name));
+            if (sg.reason.isEmpty())
+                sg.reason = dangerReason(g.module, g.name);
             ++sg.count;
             if (!sg.records.contains(p.record))
                 sg.records << p.record;

@@ -568,6 +568,8 @@ ModuleTree buildModuleTree(const Checkpoint& ck, const StateDictRef& sd, const s
         leafNode.tensor = tensor;
         leafNode.role = e < roles.size() ? roles[e] : TensorRole::Parameter;
     }
+    if (tree.nodes.capacity() > 2 * tree.nodes.size())
+        tree.nodes.shrink_to_fit(); // the bound is loose for deep keys; moving a node keeps its strings' buffers
     // Numeric siblings (layers.0 ... layers.23) in numeric order; the others keep file order. Each name is
     // parsed once, not in every comparison.
     struct Number {
@@ -668,6 +670,9 @@ Semantic analyze(const Checkpoint& ck)
             roles.push_back(buffer ? TensorRole::Buffer : TensorRole::Parameter);
             sem.roles[key] = roles.back();
         }
+        if (sem.roles.size() != sd.entries.size()) // a key set twice (crafted pickles): every copy takes the last role, as sem.roles says
+            for (size_t e = 0; e < sd.entries.size(); ++e)
+                roles[e] = sem.roles[sd.entries[e].first];
         sem.modules = buildModuleTree(ck, sd, roles);
     }
     collectMetadata(ck, sem);

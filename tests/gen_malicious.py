@@ -46,6 +46,10 @@ def main():
     raw("eval.pkl", pickle.dumps(Reduce(eval, f"__import__('os').system({cmd!r})"), protocol=4), ["builtins.eval"])
     raw("subprocess.pkl", pickle.dumps(Reduce(subprocess.Popen, ["touch", canary]), protocol=4), ["subprocess.Popen"])
     raw("partial.pkl", pickle.dumps(functools.partial(os.system, cmd), protocol=2), ["functools.partial", "posix.system"])
+    # Two pickles in one file, the second importing functools.partial harmlessly: the first's "wraps posix.system"
+    # must stay dangerous.
+    raw("partial_then_harmless.pkl", pickle.dumps(functools.partial(os.system, cmd), protocol=2)
+        + pickle.dumps(functools.partial(int, "7"), protocol=2), ["functools.partial", "posix.system"])
     # getattr(__import__('os'), 'system')(cmd), assembled by hand: a getattr chain no __reduce__ writes.
     chain = (b"\x80\x02cbuiltins\ngetattr\n(cbuiltins\n__import__\n(X\x02\x00\x00\x00ostRX\x06\x00\x00\x00systemtR(X"
              + struct.pack("<I", len(cmd)) + cmd.encode() + b"tR.")

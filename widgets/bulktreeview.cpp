@@ -8,7 +8,7 @@ void BulkTreeView::dataChanged(const QModelIndex& topLeft, const QModelIndex& bo
     // would still look each of them up among the shown rows (a scan of them all, to find nothing), and a batch
     // of statistics names thousands of such short ranges: that was half of the GUI thread's time while the
     // statistics of 60,000 tensors came in.
-    for (QModelIndex p = topLeft.parent(); p.isValid(); p = p.parent())
+    for (QModelIndex p = topLeft.parent(); p.isValid() && p != rootIndex(); p = p.parent())
         if (!isExpanded(p))
             return;
     const bool bulk = uniformRowHeights() && topLeft.isValid() && bottomRight.isValid()

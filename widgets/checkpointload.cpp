@@ -27,8 +27,8 @@ LoadedCheckpoint loadCheckpoint(const QString& path)
     if (QFileInfo(out.path).isFile() && !out.path.endsWith(QLatin1String(".index.json"))) {
         try {
             scan = std::async(std::launch::async, [file = out.path] { return scanFile(file); });
-        } catch (const std::system_error&) {
-            // no thread to be had: scanned below, in turn
+        } catch (const std::exception&) {
+            // no thread to be had (system_error, bad_alloc): scanned below, in turn
         }
     }
     out.checkpoint = openCheckpoint(out.path);
@@ -36,7 +36,7 @@ LoadedCheckpoint loadCheckpoint(const QString& path)
     if (out.checkpoint) {
         const CheckpointPtr& ck = *out.checkpoint;
         if (scan.valid() && !ck->parts.empty()) {
-            scan.get(); // the file turned out to stand for a set: every part is scanned
+            scan.wait(); // the file turned out to stand for a set: every part is scanned instead
             scan = {};
         }
         if (!scan.valid())
@@ -51,8 +51,13 @@ LoadedCheckpoint loadCheckpoint(const QString& path)
         out.scan = scanFile(out.path); // what a file that does not open would have run
     }
     const qint64 analysed = timer.elapsed();
-    if (scan.valid())
-        out.scan = scan.get();
+    if (scan.valid()) {
+        try {
+            out.scan = scan.get();
+        } catch (const std::bad_alloc&) {
+            out.scan = Error { ErrorKind::LimitExceeded, out.path, {}, QStringLiteral("out of memory while scanning the pickles") };
+        }
+    }
     out.milliseconds = timer.elapsed();
     spdlog::debug("loaded {}: opened in {} ms, analysed in {} ms, then waited {} ms for the safety scan", out.path.toStdString(),
         opened, analysed - opened, out.milliseconds - analysed);
