@@ -31,8 +31,8 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
     }
     const std::uint8_t* base = st.rawFile->bytes().data() + st.rawOffset;
     // The CRC reads the map and the copy the file's page cache, independently: on a second core the CRC costs
-    // no wall time (a serial CRC took 40% of a whole-file export, BENCHMARKS.md). A thread per storage starts in
-    // tens of microseconds, so only large storages get one.
+    // no wall time (a serial CRC was a third of a whole-file export, BENCHMARKS.md run 6). A thread per storage
+    // starts in tens of microseconds, so only large storages get one.
     auto crcOf = [&, base](std::stop_token stop) {
         std::uint32_t c = 0;
         for (qint64 b = 0; b < nbytes && !stop.stop_requested() && !(cancel && cancel->load()); b += kPiece) {

@@ -219,7 +219,8 @@ Expected<SafetyReport> scanFile(const QString& file)
         }
         // Where each non-safe call or reference sits in the object tree. Nothing to place when every global is
         // safe, the common case, where the walk was most of a 60,000-tensor file's scan (170-400 ms).
-        const bool anyToPlace = std::any_of(byName.begin(), byName.end(), [](const auto& e) { return e.second.cls != SafetyClass::Safe; });
+        const bool anyToPlace
+            = std::any_of(byName.begin(), byName.end(), [](const auto& e) { return e.second.cls != SafetyClass::Safe; });
         if (!anyToPlace || !graph.valid(p.root))
             continue;
         std::vector<ObjId> onPath;

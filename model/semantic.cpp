@@ -670,7 +670,8 @@ Semantic analyze(const Checkpoint& ck)
             roles.push_back(buffer ? TensorRole::Buffer : TensorRole::Parameter);
             sem.roles[key] = roles.back();
         }
-        if (sem.roles.size() != sd.entries.size()) // a key set twice (crafted pickles): every copy takes the last role, as sem.roles says
+        // A key set twice (crafted pickles): every copy takes the last role, as sem.roles says.
+        if (sem.roles.size() != sd.entries.size())
             for (size_t e = 0; e < sd.entries.size(); ++e)
                 roles[e] = sem.roles[sd.entries[e].first];
         sem.modules = buildModuleTree(ck, sd, roles);

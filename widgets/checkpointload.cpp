@@ -7,8 +7,9 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 
+#include <exception>
 #include <future>
-#include <system_error>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
