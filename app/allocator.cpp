@@ -38,11 +38,7 @@ QString allocatorName()
 {
 #if CKPTLENS_WITH_MIMALLOC
     const int v = mi_version(); // e.g. 209 for 2.0.9
-    return QStringLiteral("mimalloc %1.%2.%3%4")
-        .arg(v / 100)
-        .arg(v / 10 % 10)
-        .arg(v % 10)
-        .arg(QString());
+    return QStringLiteral("mimalloc %1.%2.%3").arg(v / 100).arg(v / 10 % 10).arg(v % 10);
 #else
     return QStringLiteral("the C library's malloc");
 #endif

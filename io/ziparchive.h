@@ -9,7 +9,7 @@
 
 namespace ckpt {
 
-// The entries of a zip file that lies in a memory map. QuaZip reads the central directory (zip64 included);
+// The entries of a zip file that lies in a memory map, its central directory (zip64 included) parsed from the map;
 // each entry's data offset comes from its local header, since torch pads local headers with an extra field
 // the central directory does not repeat.
 // `maxEntries` stops after the first entries (where torch writes data.pkl), with the same checks on those;
