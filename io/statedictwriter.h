@@ -3,6 +3,7 @@
 #include "io/dtype.h"
 #include "io/mappedfile.h"
 #include "io/outputsink.h"
+#include "io/plainvalue.h"
 
 #include <QString>
 
@@ -37,7 +38,14 @@ struct StateDictOut {
     std::vector<StorageOut> storages;
     std::vector<TensorOut> tensors;
     QList<QPair<QString, QString>> metadata; // safetensors __metadata__ (format: pt is always added)
+    // torch only: the object written, with exactly one StateDict node where the tensors go (non-tensor entries
+    // kept around them); unset: the OrderedDict of tensors alone, as torch.save(model.state_dict()) writes it.
+    std::optional<PlainValue> layout;
 };
+
+// The container path of the StateDict node in `layout` (dict keys from the root); empty when there is none or
+// it is the root.
+QStringList stateDictPath(const PlainValue& layout);
 
 using Progress = std::function<void(std::int64_t bytesDone)>;
 

@@ -4,6 +4,8 @@
 
 #include <QRandomGenerator>
 
+#include <cstring>
+
 namespace ckpt {
 namespace {
 
@@ -245,14 +247,10 @@ private:
 
 } // namespace
 
-QByteArray torchStateDictPickle(const StateDictOut& sd)
+namespace {
+
+void tensorItems(PickleOut& p, const StateDictOut& sd)
 {
-    PickleOut p;
-    p.op(char(0x80));
-    p.op(2);
-    p.global("collections", "OrderedDict");
-    p.op(')');
-    p.op('R');
     size_t i = 0;
     while (i < sd.tensors.size()) {
         p.op('(');
@@ -285,6 +283,119 @@ QByteArray torchStateDictPickle(const StateDictOut& sd)
             p.op('R');
         }
         p.op('u');
+    }
+}
+
+// Key/value pairs of a dict node, in SETITEMS batches of 1000 as pickle writes them.
+void dictItems(PickleOut& p, const StateDictOut& sd, const PlainValue& v, int depth);
+
+void plain(PickleOut& p, const StateDictOut& sd, const PlainValue& v, int depth)
+{
+    using K = PlainValue::Kind;
+    switch (v.kind) {
+    case K::None: p.op('N'); return;
+    case K::Bool: p.op(v.boolean ? char(0x88) : char(0x89)); return;
+    case K::Int: p.integer(v.integer); return;
+    case K::Float: {
+        p.op('G'); // BINFLOAT: big-endian IEEE double
+        std::uint64_t u;
+        std::memcpy(&u, &v.real, 8);
+        for (int i = 7; i >= 0; --i)
+            p.bytes += char((u >> (8 * i)) & 0xff);
+        return;
+    }
+    case K::Str: p.str(v.text); return;
+    case K::Bytes:
+        // Protocol 2 has no bytes opcode; _codecs.encode(latin-1 text, 'latin1') is how pickle writes them and
+        // the one global weights_only allows for it.
+        p.global("_codecs", "encode");
+        p.str(QString::fromLatin1(v.bytes));
+        p.str(QStringLiteral("latin1"));
+        p.op(char(0x86)); // TUPLE2
+        p.op('R');
+        return;
+    case K::List:
+        p.op(']');
+        if (!v.items.empty()) {
+            p.op('(');
+            for (const auto& x : v.items)
+                plain(p, sd, x, depth + 1);
+            p.op('e');
+        }
+        return;
+    case K::Tuple:
+        p.op('(');
+        for (const auto& x : v.items)
+            plain(p, sd, x, depth + 1);
+        p.op('t');
+        return;
+    case K::Dict:
+        if (v.ordered) {
+            p.global("collections", "OrderedDict");
+            p.op(')');
+            p.op('R');
+        } else {
+            p.op('}');
+        }
+        dictItems(p, sd, v, depth);
+        return;
+    case K::StateDict:
+        p.global("collections", "OrderedDict");
+        p.op(')');
+        p.op('R');
+        tensorItems(p, sd);
+        dictItems(p, sd, v, depth);
+        return;
+    }
+}
+
+void dictItems(PickleOut& p, const StateDictOut& sd, const PlainValue& v, int depth)
+{
+    for (size_t i = 0; i + 1 < v.items.size();) {
+        p.op('(');
+        for (size_t batch = 0; batch < 1000 && i + 1 < v.items.size(); ++batch, i += 2) {
+            plain(p, sd, v.items[i], depth + 1);
+            plain(p, sd, v.items[i + 1], depth + 1);
+        }
+        p.op('u');
+    }
+}
+
+} // namespace
+
+QStringList stateDictPath(const PlainValue& layout)
+{
+    if (layout.kind == PlainValue::Kind::StateDict)
+        return {};
+    if (layout.kind != PlainValue::Kind::Dict)
+        return {};
+    for (size_t i = 0; i + 1 < layout.items.size(); i += 2) {
+        const PlainValue& v = layout.items[i + 1];
+        if (v.kind == PlainValue::Kind::StateDict)
+            return { layout.items[i].text };
+        if (v.kind == PlainValue::Kind::Dict) {
+            QStringList below = stateDictPath(v);
+            if (!below.isEmpty()) {
+                below.prepend(layout.items[i].text);
+                return below;
+            }
+        }
+    }
+    return {};
+}
+
+QByteArray torchStateDictPickle(const StateDictOut& sd)
+{
+    PickleOut p;
+    p.op(char(0x80));
+    p.op(2);
+    if (sd.layout) {
+        plain(p, sd, *sd.layout, 0);
+    } else {
+        p.global("collections", "OrderedDict");
+        p.op(')');
+        p.op('R');
+        tensorItems(p, sd);
     }
     p.op('.');
     return p.bytes;
