@@ -25,6 +25,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <QSaveFile>
 
 #include <spdlog/spdlog.h>
 
@@ -148,7 +149,64 @@ int statsCommand(const Checkpoint& ck, const QString& keyGlob, bool json)
 struct ExportOptions {
     QString out, select, dtype, format, maxShard, recipe, saveRecipe;
     QStringList include, exclude, renames;
+    bool keepOthers = false, dryRun = false;
 };
+
+// Whether casting `from` to `to` can turn finite values into infinities (float16's range is the narrowest; float64
+// overflows every narrower type).
+bool castMayOverflow(DType from, DType to)
+{
+    if (from == to || !dtypeIsFloatingPoint(from))
+        return false;
+    if (to == DType::Float16)
+        return true;
+    return from == DType::Float64 && (to == DType::Float32 || to == DType::BFloat16);
+}
+
+QJsonObject planJson(const Checkpoint& ck, const ResolvedPlan& rp)
+{
+    QJsonArray tensors, others;
+    for (const auto& p : rp.tensors) {
+        const TensorInfo& t = ck.tensors[size_t(p.tensor)];
+        tensors.append(QJsonObject { { QStringLiteral("source"), p.sourceKey }, { QStringLiteral("output"), p.outputKey },
+            { QStringLiteral("dtype"), dtypeName(p.outputDtype) }, { QStringLiteral("source_dtype"), dtypeName(t.dtype) },
+            { QStringLiteral("shape"), intArray(t.shape) }, { QStringLiteral("bytes"), qint64(p.bytes) } });
+    }
+    for (const auto& o : rp.others) {
+        QJsonObject j { { QStringLiteral("path"), QJsonArray::fromStringList(o.path) }, { QStringLiteral("value"), o.summary },
+            { QStringLiteral("kept"), o.kept } };
+        if (!o.outputKey.isEmpty())
+            j.insert(QStringLiteral("output"), o.outputKey);
+        if (!o.kept)
+            j.insert(QStringLiteral("why"), o.why);
+        others.append(j);
+    }
+    return QJsonObject { { QStringLiteral("state_dict"), QJsonArray::fromStringList(rp.statePath) },
+        { QStringLiteral("tensors"), tensors }, { QStringLiteral("others"), others }, { QStringLiteral("bytes"), qint64(rp.totalBytes) },
+        { QStringLiteral("warnings"), QJsonArray::fromStringList(rp.warnings) } };
+}
+
+QString planText(const Checkpoint& ck, const ResolvedPlan& rp)
+{
+    QString text = QStringLiteral("%1  %2  %3  %4  %5\n")
+                       .arg(QStringLiteral("source key"), -40)
+                       .arg(QStringLiteral("output key"), -40)
+                       .arg(QStringLiteral("dtype"), -9)
+                       .arg(QStringLiteral("shape"), -16)
+                       .arg(QStringLiteral("bytes"));
+    for (const auto& p : rp.tensors)
+        text += QStringLiteral("%1  %2  %3  %4  %5\n")
+                    .arg(p.sourceKey, -40)
+                    .arg(p.outputKey, -40)
+                    .arg(dtypeName(p.outputDtype), -9)
+                    .arg(shapeText(ck.tensors[size_t(p.tensor)].shape), -16)
+                    .arg(formatBytes(p.bytes));
+    for (const auto& o : rp.others)
+        text += o.kept ? QStringLiteral("keep %1 = %2\n").arg(o.outputKey.isEmpty() ? o.path.join(QLatin1Char('/')) : o.outputKey, o.summary)
+                       : QStringLiteral("drop %1: %2\n").arg(o.path.join(QLatin1Char('/')), o.why);
+    text += QStringLiteral("%1 tensors, %2\n").arg(rp.tensors.size()).arg(formatBytes(rp.totalBytes));
+    return text;
+}
 
 // `export`: a plan from the options (or a recipe), resolved against the file, checked, then written.
 int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
@@ -197,27 +255,63 @@ int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
         if (plan.maxShardSize <= 0)
             return fail(QStringLiteral("--max-shard-size '%1' is not a size (e.g. 5GB, 500MB)").arg(o.maxShard));
     }
+    if (o.keepOthers)
+        plan.keepOthers = true;
     const Semantic sem = analyze(ck);
     auto resolved = resolvePlan(ck, sem, plan);
     if (!resolved)
         return fail(resolved.error().message());
     if (!resolved->errors.isEmpty())
         return fail(QStringLiteral("nothing written: %1").arg(resolved->errors.join(QStringLiteral("; "))));
-    // The cast counts the values that overflow to infinity as it converts them, so the source is read once (a
-    // separate count first, as the export dialog's preview does, would read every cast tensor twice).
+    // Values a cast turns into infinities are counted and reported before anything is written. Only casts that can
+    // overflow are read for it (float32 to bfloat16 cannot: the same exponent range), so the usual export reads
+    // its source once.
+    std::int64_t overflowBefore = 0;
+    if (std::any_of(resolved->tensors.begin(), resolved->tensors.end(),
+            [&](const PlannedTensor& p) { return castMayOverflow(ck.tensors[size_t(p.tensor)].dtype, p.outputDtype); })) {
+        auto counted = countCastOverflow(ck, *resolved);
+        if (!counted)
+            return fail(counted.error().message());
+        overflowBefore = *counted;
+        if (overflowBefore > 0 && !json)
+            std::fprintf(stderr, "ckptlens-cli: warning: %lld finite values become infinite in the cast to %s\n",
+                (long long)overflowBefore, qPrintable(dtypeName(*plan.castTo)));
+    }
+    for (const QString& w : resolved->warnings)
+        spdlog::warn("{}", w.toStdString());
+    if (o.dryRun) {
+        if (json) {
+            QJsonObject j = planJson(ck, *resolved);
+            j.insert(QStringLiteral("overflow"), qint64(overflowBefore));
+            j.insert(QStringLiteral("dry_run"), true);
+            printJson(j);
+        } else {
+            print(planText(ck, *resolved) + QStringLiteral("dry run: nothing written\n"));
+        }
+        return Ok;
+    }
+    // The recipe is written to its temporary now (a folder that cannot take it fails before the export) and
+    // renamed into place only after the export succeeded: an error leaves neither behind.
+    std::unique_ptr<QSaveFile> recipeFile;
+    if (!o.saveRecipe.isEmpty()) {
+        recipeFile = std::make_unique<QSaveFile>(o.saveRecipe);
+        if (!recipeFile->open(QIODevice::WriteOnly) || recipeFile->write(QJsonDocument(plan.toJson()).toJson()) < 0)
+            return fail(QStringLiteral("%1: cannot write the recipe: %2").arg(o.saveRecipe, recipeFile->errorString()));
+    }
     auto result = runExport(ck, *resolved, plan, o.out);
-    if (!result)
+    if (!result) {
+        if (recipeFile)
+            recipeFile->cancelWriting();
         return fail(result.error().message());
-    if (result->overflow > 0)
+    }
+    if (result->overflow > 0 && overflowBefore == 0)
         spdlog::warn("{} values overflowed to infinity in the cast to {}", result->overflow,
             plan.castTo ? dtypeName(*plan.castTo).toStdString() : std::string("a narrower type"));
     for (const QString& w : result->warnings)
-        spdlog::warn("{}", w.toStdString());
-    if (!o.saveRecipe.isEmpty()) {
-        QFile f(o.saveRecipe);
-        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(plan.toJson()).toJson()) < 0)
-            return fail(QStringLiteral("%1: cannot write the recipe: %2").arg(o.saveRecipe, f.errorString()));
-    }
+        if (!resolved->warnings.contains(w))
+            spdlog::warn("{}", w.toStdString());
+    if (recipeFile && !recipeFile->commit())
+        return fail(QStringLiteral("%1: the export was written, the recipe not: %2").arg(o.saveRecipe, recipeFile->errorString()));
     if (json) {
         printJson(QJsonObject { { QStringLiteral("files"), QJsonArray::fromStringList(result->files) },
             { QStringLiteral("tensors"), qint64(resolved->tensors.size()) }, { QStringLiteral("bytes"), qint64(result->bytes) },
@@ -541,8 +635,8 @@ int run(int argc, char** argv)
         "  code FILE   the Python code a TorchScript archive carries (--key GLOB on the record name)\n\n"
         "FILE may also be a folder or a Hugging Face *.index.json: sharded sets, DeepSpeed, Megatron and Lightning\n"
         "checkpoint folders open as one checkpoint."));
-    parser.addHelpOption();
-    parser.addVersionOption();
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
     QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
     QCommandLineOption logLevel(QStringLiteral("log-level"),
         QStringLiteral("Log level: %1.").arg(QLatin1String(kLogLevels)), QStringLiteral("level"), QStringLiteral("warn"));
@@ -550,8 +644,12 @@ int run(int argc, char** argv)
         QStringLiteral("glob"));
     QCommandLineOption out({ QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("export: output file."), QStringLiteral("file"));
     QCommandLineOption select(QStringLiteral("select"), QStringLiteral("export: path of the state dict (keys joined by '/'); default: the model's."), QStringLiteral("path"));
-    QCommandLineOption include(QStringLiteral("include"), QStringLiteral("export: keep keys matching this glob ('*' crosses dots); repeatable."), QStringLiteral("glob"));
-    QCommandLineOption exclude(QStringLiteral("exclude"), QStringLiteral("export: drop keys matching this glob; repeatable."), QStringLiteral("glob"));
+    QCommandLineOption include(QStringLiteral("include"), QStringLiteral("export: keep keys matching this glob ('*' crosses dots), or "
+                                                                         "this regular expression written re:REGEX (searched in the key); repeatable."), QStringLiteral("glob"));
+    QCommandLineOption exclude(QStringLiteral("exclude"), QStringLiteral("export: drop keys matching this glob or re:REGEX; repeatable."), QStringLiteral("glob"));
+    QCommandLineOption keepOthers(QStringLiteral("keep-others"), QStringLiteral("export: keep non-tensor entries (epoch, config, ...): beside the "
+                                                                                  "state dict at its path in a torch file, as JSON metadata in safetensors and shard indexes."));
+    QCommandLineOption dryRun(QStringLiteral("dry-run"), QStringLiteral("export: print what would be written (keys, dtypes, sizes, overflow, kept entries) and write nothing."));
     QCommandLineOption rename(QStringLiteral("rename"), QStringLiteral("export: rename keys, 'REGEX=>REPLACEMENT'; repeatable, applied in order."), QStringLiteral("rule"));
     QCommandLineOption dtype(QStringLiteral("dtype"), QStringLiteral("export: cast floating-point tensors to float16, bfloat16 or float32."), QStringLiteral("dtype"));
     QCommandLineOption format(QStringLiteral("format"), QStringLiteral("export: torch or safetensors (default: from the output's extension)."), QStringLiteral("format"));
@@ -569,7 +667,7 @@ int run(int argc, char** argv)
     QCommandLineOption logAbs(QStringLiteral("log-abs"), QStringLiteral("hist: bin log10 |x| instead of x."));
     QCommandLineOption all(QStringLiteral("all"), QStringLiteral("hist: statistics and a histogram of every tensor (or those --key matches) in one job."));
     QCommandLineOption backend(QStringLiteral("backend"), QStringLiteral("hist, diff: cpu, cuda or auto (default; diff uses the GPU for tensors of 1M elements or more)."), QStringLiteral("backend"), QStringLiteral("auto"));
-    parser.addOptions({ json, all, logLevel, key, out, select, include, exclude, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
+    parser.addOptions({ json, all, logLevel, key, out, select, include, exclude, keepOthers, dryRun, rename, dtype, format, maxShard, recipe, saveRecipe, rtol, atol, strip, into,
         bins, range, logAbs, backend, model });
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("info, tree or stats"));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A .pth/.pt/.ckpt/.bin/.safetensors file"));
@@ -580,7 +678,16 @@ int run(int argc, char** argv)
             arguments[i] = QStringLiteral("--range=%1,%2").arg(arguments[i + 1], arguments[i + 2]);
             arguments.remove(i + 1, 2);
         }
-    parser.process(arguments);
+    // Parsed here rather than by process(), which exits with 1 on a bad option: export's contract is 2 for any
+    // error with nothing written.
+    if (!parser.parse(arguments)) {
+        std::fprintf(stderr, "ckptlens-cli: %s; see --help\n", qPrintable(parser.errorText()));
+        return parser.positionalArguments().value(0) == QLatin1String("export") ? Unreadable : Usage;
+    }
+    if (parser.isSet(help))
+        parser.showHelp(0);
+    if (parser.isSet(version))
+        parser.showVersion();
 
     if (!setupLogging(parser.value(logLevel))) {
         std::fprintf(stderr, "ckptlens-cli: unknown log level '%s' (use %s)\n", qPrintable(parser.value(logLevel)), kLogLevels);
@@ -596,7 +703,7 @@ int run(int argc, char** argv)
     if (args.size() != (isDiff ? 3 : 2) || !commands.contains(args[0])) {
         std::fprintf(stderr, "ckptlens-cli: expected a command (info, tree, stats, export, diff, check-load, hist, scan, code) and a file "
                              "(two for diff); see --help\n");
-        return Usage;
+        return !args.isEmpty() && args[0] == QLatin1String("export") ? Unreadable : Usage;
     }
     if (isDiff || args[0] == QLatin1String("check-load")) {
         const QString other = isDiff ? args[2] : parser.value(into);
@@ -673,7 +780,7 @@ int run(int argc, char** argv)
     if (args[0] == QLatin1String("export"))
         return exportCommand(c, ExportOptions { parser.value(out), parser.value(select), parser.value(dtype), parser.value(format),
                                     parser.value(maxShard), parser.value(recipe), parser.value(saveRecipe), parser.values(include),
-                                    parser.values(exclude), parser.values(rename) },
+                                    parser.values(exclude), parser.values(rename), parser.isSet(keepOthers), parser.isSet(dryRun) },
             parser.isSet(json));
     if (args[0] == QLatin1String("stats"))
         return statsCommand(c, parser.value(key), parser.isSet(json));

@@ -3,7 +3,9 @@
 #include "io/crc32.h"
 #include "model/dtypecast.h"
 #include "model/elementview.h"
+#include "model/objectchildren.h"
 #include "model/parallel.h"
+#include "model/plainvalues.h"
 #include "model/tensorlist.h"
 
 #include <QDir>
@@ -17,6 +19,7 @@
 #include <map>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 namespace ckpt {
 namespace {
@@ -267,6 +270,82 @@ QString shardName(const QString& out, int index, int count)
                                  .arg(suffix.isEmpty() ? QString() : QLatin1Char('.') + suffix));
 }
 
+// Whether the object at `id` is `expected`: plain values equal, the StateDict node a dict holding the tensors
+// (not compared here) and exactly the expected other items.
+bool sameLayout(const ObjectGraph& g, ObjId id, const PlainValue& expected)
+{
+    using K = PlainValue::Kind;
+    if (!g.valid(id))
+        return false;
+    const PyObject& o = g.at(id);
+    if (expected.kind != K::StateDict && expected.kind != K::Dict) {
+        auto v = plainValueOf(g, id);
+        return v.value && *v.value == expected;
+    }
+    if (o.kind != ObjKind::Dict)
+        return false;
+    std::vector<std::pair<ObjId, ObjId>> items;
+    for (size_t i = 0; i + 1 < o.items.size(); i += 2)
+        if (expected.kind != K::StateDict || g.at(o.items[i + 1]).kind != ObjKind::Tensor)
+            items.emplace_back(o.items[i], o.items[i + 1]);
+    if (items.size() * 2 != expected.items.size())
+        return false;
+    for (size_t i = 0; i < items.size(); ++i)
+        if (!sameLayout(g, items[i].first, expected.items[2 * i]) || !sameLayout(g, items[i].second, expected.items[2 * i + 1]))
+            return false;
+    return true;
+}
+
+// The files a checkpoint was read from (every shard of a set, its index), as device and inode: an output that is
+// one of them, under any name or through a hard link, would be destroyed by the rename.
+std::vector<std::pair<dev_t, ino_t>> sourceIdentities(const Checkpoint& ck)
+{
+    std::vector<std::pair<dev_t, ino_t>> ids;
+    auto add = [&](const QString& path) {
+        struct stat st {};
+        if (!path.isEmpty() && ::stat(QFile::encodeName(path).constData(), &st) == 0 && S_ISREG(st.st_mode))
+            ids.emplace_back(st.st_dev, st.st_ino);
+    };
+    add(ck.path);
+    for (int i = 0; i < ck.fileCount(); ++i)
+        add(ck.file(i).path());
+    for (const auto& part : ck.parts)
+        add(part.path);
+    return ids;
+}
+
+bool isSource(const std::vector<std::pair<dev_t, ino_t>>& sources, const QString& path)
+{
+    struct stat st {};
+    if (::stat(QFile::encodeName(path).constData(), &st) != 0)
+        return false;
+    return std::find(sources.begin(), sources.end(), std::pair { st.st_dev, st.st_ino }) != sources.end();
+}
+
+// The kept non-tensor entries as metadata (safetensors __metadata__, a shard index): dotted key -> JSON.
+std::vector<std::pair<QString, PlainValue>> othersAsMetadata(const ResolvedPlan& rp)
+{
+    std::vector<std::pair<QString, PlainValue>> out;
+    if (!rp.layout)
+        return out;
+    // Walk the layout: entries beside the state dict under their dotted path, inside it under their key.
+    std::function<void(const PlainValue&, const QString&)> walk = [&](const PlainValue& level, const QString& prefix) {
+        for (size_t i = 0; i + 1 < level.items.size(); i += 2) {
+            const PlainValue& k = level.items[i];
+            const PlainValue& v = level.items[i + 1];
+            const QString key = prefix + (k.kind == PlainValue::Kind::Str ? k.text : k.toJsonText());
+            if (v.kind == PlainValue::Kind::StateDict)
+                walk(v, QString());
+            else if (level.kind == PlainValue::Kind::Dict && v.kind == PlainValue::Kind::Dict && !stateDictPath(v).isEmpty())
+                walk(v, key + QLatin1Char('.'));
+            else
+                out.emplace_back(key, v);
+        }
+    };
+    walk(*rp.layout, QString());
+    return out;
+}
+
 } // namespace
 
 std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd, const WriteReport& report,
@@ -275,10 +354,14 @@ std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd
     auto ck = openCheckpointFile(file);
     if (!ck)
         return QStringLiteral("the written file does not read back: %1").arg(ck.error().what);
+    // With non-tensor entries kept, the tensors sit at the layout's state dict path, the rest around them.
+    const QStringList prefix = sd.layout ? stateDictPath(*sd.layout) : QStringList {};
+    if (sd.layout && !sameLayout((*ck)->graph, (*ck)->root, *sd.layout))
+        return QStringLiteral("the written file's non-tensor entries do not read back as planned");
     std::map<QString, const TensorInfo*> got;
     for (const auto& e : listTensors(**ck))
-        if (e.path.size() == 1)
-            got[e.path.front()] = &(*ck)->tensors[size_t(e.tensor)];
+        if (e.path.size() == prefix.size() + 1 && e.path.mid(0, prefix.size()) == prefix)
+            got[e.path.back()] = &(*ck)->tensors[size_t(e.tensor)];
     if (got.size() != sd.tensors.size())
         return QStringLiteral("the written file holds %1 tensors, %2 were planned").arg(got.size()).arg(sd.tensors.size());
     if (report.storageCrc.size() != sd.storages.size())
@@ -392,10 +475,13 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     for (int s = 0; s < count; ++s)
         files << (count == 1 ? out : shardName(out, s + 1, count));
     const QString index = count > 1 ? out + QStringLiteral(".index.json") : QString();
-    const QString source = QFileInfo(ck.path).canonicalFilePath();
+    const auto sources = sourceIdentities(ck);
     for (const QString& f : files + QStringList { index })
-        if (!f.isEmpty() && QFileInfo(f).exists() && QFileInfo(f).canonicalFilePath() == source)
-            return Error { ErrorKind::Io, f, {}, QStringLiteral("refusing to write over the checkpoint being exported from") };
+        if (!f.isEmpty() && isSource(sources, f))
+            return Error { ErrorKind::Io, f, {}, QStringLiteral("refusing to write over a file of the checkpoint being exported from") };
+    // Kept non-tensor entries: in the pickle of a single torch file; as JSON metadata of a single safetensors
+    // file or of a sharded export's index (shards are flat state dicts, as Hugging Face loaders expect).
+    const auto otherMetadata = othersAsMetadata(rp);
 
     // Every file (shards, then the index) is written to its temporary, flushed and checked first; only when all of
     // them are sound do they replace anything, one rename each, so a failure leaves every destination as it was.
@@ -412,6 +498,11 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     for (int s = 0; s < count; ++s) {
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
         StateDictOut& sd = job.sd;
+        if (count == 1 && plan.format == ExportFormat::Torch)
+            sd.layout = rp.layout;
+        if (count == 1 && plan.format == ExportFormat::Safetensors)
+            for (const auto& [k, v] : otherMetadata) // strings as they are, anything else as JSON text
+                sd.metadata.append({ k, v.kind == PlainValue::Kind::Str ? v.text : v.toJsonText() });
         for (size_t u : shards[size_t(s)]) {
             sd.storages.push_back((*units)[u].storage);
             for (auto t : (*units)[u].tensors) {
@@ -438,8 +529,12 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         before += written->bytes;
     }
     if (count > 1) {
-        const QJsonObject idx { { QStringLiteral("metadata"), QJsonObject { { QStringLiteral("total_size"), qint64(before) } } },
-            { QStringLiteral("weight_map"), weightMap } };
+        QJsonObject meta;
+        if (rp.layout)
+            for (const auto& [k, v] : otherMetadata)
+                meta.insert(k, v.toJson());
+        meta.insert(QStringLiteral("total_size"), qint64(before));
+        const QJsonObject idx { { QStringLiteral("metadata"), meta }, { QStringLiteral("weight_map"), weightMap } };
         const QByteArray json = QJsonDocument(idx).toJson(QJsonDocument::Indented);
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
         job.file = std::make_unique<OutputFile>(index);
@@ -464,6 +559,7 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     }
     result.bytes = before;
     result.overflow = overflow->load();
+    result.warnings += rp.warnings;
     if (plan.format == ExportFormat::Safetensors) {
         std::map<int, QStringList> shared;
         for (const auto& p : rp.tensors)

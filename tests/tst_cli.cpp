@@ -3,6 +3,8 @@
 #include "corruptcorpus.h"
 #include "testutil.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -20,6 +22,10 @@ private slots:
     void exitCodes();
     void outOfMemoryIsAnError();
     void exportUnderAddressLimits();
+    void exportContract_data();
+    void exportContract();
+    void exportRecipeReproduces();
+    void exportReportsOverflowBeforeWriting();
 
 private:
     struct Run {
@@ -171,6 +177,109 @@ void TestCli::exitCodes()
     QCOMPARE(r.code, code);
     QVERIFY2(QString::fromUtf8(r.err).contains(stderrHas), r.err.constData());
     QVERIFY(r.out.isEmpty());
+}
+
+// `export`: 0 on success; 2 on any error (a bad option included) with nothing written, no recipe either.
+void TestCli::exportContract_data()
+{
+    QTest::addColumn<QStringList>("args"); // after `export SAMPLE -o DIR/out.pth`
+    QTest::addColumn<int>("code");
+    QTest::addColumn<QString>("stderrHas");
+    QTest::addColumn<QStringList>("written"); // files in DIR afterwards
+    const QString recipe = QStringLiteral("--save-recipe=RECIPE");
+    QTest::newRow("unknown option") << QStringList { QStringLiteral("--bogus") } << 2 << QStringLiteral("bogus") << QStringList {};
+    QTest::newRow("rename without =>") << QStringList { QStringLiteral("--rename"), QStringLiteral("abc"), recipe } << 2
+                                       << QStringLiteral("REGEX=>REPLACEMENT") << QStringList {};
+    QTest::newRow("colliding renames") << QStringList { QStringLiteral("--rename"), QStringLiteral(".*=>x"), recipe } << 2
+                                       << QStringLiteral("would both be written as x") << QStringList {};
+    QTest::newRow("bad dtype") << QStringList { QStringLiteral("--dtype"), QStringLiteral("int8") } << 2 << QStringLiteral("--dtype")
+                               << QStringList {};
+    QTest::newRow("bad format") << QStringList { QStringLiteral("--format"), QStringLiteral("onnx") } << 2 << QStringLiteral("--format")
+                                << QStringList {};
+    QTest::newRow("bad shard size") << QStringList { QStringLiteral("--max-shard-size"), QStringLiteral("lots") } << 2
+                                    << QStringLiteral("not a size") << QStringList {};
+    QTest::newRow("invalid regex") << QStringList { QStringLiteral("--include"), QStringLiteral("re:blocks(") } << 2
+                                   << QStringLiteral("re:blocks(") << QStringList {};
+    QTest::newRow("nothing passes") << QStringList { QStringLiteral("--include"), QStringLiteral("no.such.*"), recipe } << 2
+                                    << QStringLiteral("nothing to export") << QStringList {};
+    QTest::newRow("unknown container") << QStringList { QStringLiteral("--select"), QStringLiteral("nope/none") } << 2
+                                       << QStringLiteral("no such container") << QStringList {};
+    QTest::newRow("missing recipe") << QStringList { QStringLiteral("--recipe"), QStringLiteral("/nonexistent/r.json") } << 2
+                                    << QStringLiteral("cannot read the recipe") << QStringList {};
+    QTest::newRow("dry run writes nothing") << QStringList { QStringLiteral("--dry-run"), QStringLiteral("--dtype"), QStringLiteral("bfloat16"), recipe }
+                                            << 0 << QString() << QStringList {};
+    QTest::newRow("success with a recipe") << QStringList { QStringLiteral("--include"), QStringLiteral("re:^blocks\\.0\\."), recipe } << 0
+                                           << QString() << QStringList { QStringLiteral("out.pth"), QStringLiteral("recipe.json") };
+    QTest::newRow("sharded") << QStringList { QStringLiteral("--max-shard-size"), QStringLiteral("100kB") } << 0 << QString()
+                             << QStringList { QStringLiteral("out-00001-of-00003.pth"), QStringLiteral("out-00002-of-00003.pth"),
+                                    QStringLiteral("out-00003-of-00003.pth"), QStringLiteral("out.pth.index.json") };
+}
+
+void TestCli::exportContract()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, code);
+    QFETCH(QString, stderrHas);
+    QFETCH(QStringList, written);
+    QTemporaryDir dir;
+    for (QString& a : args)
+        a.replace(QLatin1String("RECIPE"), dir.filePath(QStringLiteral("recipe.json")));
+    const Run r = cli(QStringList { QStringLiteral("export"), QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/../resources/samples/tiny-transformer.pth"),
+                          QStringLiteral("-o"), dir.filePath(QStringLiteral("out.pth")) }
+        + args);
+    QCOMPARE(r.code, code);
+    QVERIFY2(QString::fromUtf8(r.err).contains(stderrHas), r.err.constData());
+    QStringList files = QDir(dir.path()).entryList(QDir::Files | QDir::Hidden);
+    files.sort();
+    QCOMPARE(files, written);
+    if (args.contains(QLatin1String("--dry-run")))
+        QVERIFY2(r.out.contains("dry run: nothing written"), r.out.constData());
+}
+
+// A saved recipe applied again gives the same export: same keys, dtypes and shapes in the same order.
+void TestCli::exportRecipeReproduces()
+{
+    QTemporaryDir dir;
+    const QString sample = QStringLiteral(CKPTLENS_TESTS_SOURCE_DIR "/../resources/samples/tiny-transformer.pth");
+    const QString recipe = dir.filePath(QStringLiteral("r.json"));
+    const Run first = cli({ QStringLiteral("export"), sample, QStringLiteral("-o"), dir.filePath(QStringLiteral("a.safetensors")),
+        QStringLiteral("--exclude"), QStringLiteral("re:norm"), QStringLiteral("--rename"), QStringLiteral("^blocks=>layers"),
+        QStringLiteral("--dtype"), QStringLiteral("float16"), QStringLiteral("--keep-others"), QStringLiteral("--save-recipe"), recipe });
+    QVERIFY2(first.code == 0, first.err.constData());
+    const QJsonObject saved = QJsonDocument::fromJson(ckpt::test::readAll(recipe)).object();
+    QCOMPARE(saved[QLatin1String("keep_others")].toBool(), true);
+    QCOMPARE(saved[QLatin1String("format")].toString(), QStringLiteral("safetensors"));
+    const Run second = cli({ QStringLiteral("export"), sample, QStringLiteral("-o"), dir.filePath(QStringLiteral("b.safetensors")),
+        QStringLiteral("--recipe"), recipe });
+    QVERIFY2(second.code == 0, second.err.constData());
+    const Run a = cli({ QStringLiteral("tree"), QStringLiteral("--json"), dir.filePath(QStringLiteral("a.safetensors")) });
+    const Run b = cli({ QStringLiteral("tree"), QStringLiteral("--json"), dir.filePath(QStringLiteral("b.safetensors")) });
+    QCOMPARE(a.code, 0);
+    QVERIFY(a.out.contains("layers.0."));
+    QVERIFY(!a.out.contains("norm"));
+    QVERIFY(a.out.contains("float16"));
+    QCOMPARE(a.out, b.out);
+}
+
+// The float16 overflow count comes before anything is written (and with --dry-run, instead of writing).
+void TestCli::exportReportsOverflowBeforeWriting()
+{
+    if (!ckpt::test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures: gen_fixtures (ctest) needs /usr/bin/python3 with torch");
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("v16.pth"));
+    const Run dry = cli({ QStringLiteral("export"), ckpt::test::fixture(QStringLiteral("values.pth")), QStringLiteral("-o"), out,
+        QStringLiteral("--dtype"), QStringLiteral("float16"), QStringLiteral("--dry-run"), QStringLiteral("--json") });
+    QCOMPARE(dry.code, 0);
+    const QJsonObject plan = QJsonDocument::fromJson(dry.out).object();
+    QCOMPARE(plan[QLatin1String("overflow")].toInteger(), 100001); // as torch counts them: (t.half().isinf() & t.isfinite()).sum() over the float tensors
+    QVERIFY(plan[QLatin1String("dry_run")].toBool());
+    QVERIFY(!QFileInfo::exists(out));
+    const Run real = cli({ QStringLiteral("export"), ckpt::test::fixture(QStringLiteral("values.pth")), QStringLiteral("-o"), out,
+        QStringLiteral("--dtype"), QStringLiteral("float16") });
+    QCOMPARE(real.code, 0);
+    QVERIFY2(real.err.contains("warning: 100001 finite values become infinite in the cast to float16"), real.err.constData());
+    QVERIFY(QFileInfo::exists(out));
 }
 
 // Memory running out is an error with a message and status 2, not an abort: the unpickler reserves its node arena

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <limits>
 #include <sys/resource.h>
+#include <unistd.h>
 
 using namespace ckpt;
 
@@ -38,6 +39,9 @@ private slots:
     void failedShardKeepsEveryDestination();
     void manyShardsUnderALowFileLimit();
     void refusesToOverwriteSource();
+    void refusesToOverwriteAShardOfTheSource_data();
+    void refusesToOverwriteAShardOfTheSource();
+    void keepOthersResolution();
     void unwritableDestination();
     void diskFull();
     void otherFileSystemSource();
@@ -108,6 +112,31 @@ void TestExport::exportMatchesTorch_data()
         << plan({}, {}, {}, std::nullopt, T) << 1;
     QTest::newRow("large storages verbatim, safetensors") << test::fixture(QStringLiteral("large_storages.pth")) << "large.safetensors"
         << plan({}, {}, {}, std::nullopt, S) << 1;
+    // Regular expressions beside globs (searched in the key, as re.search).
+    QTest::newRow("regex include and exclude") << test::fixture(QStringLiteral("sem_lightning.ckpt")) << "re.pth"
+        << plan({ QStringLiteral("re:blocks\\.[02]\\."), QStringLiteral("model.head.*") }, { QStringLiteral("re:running_(mean|var)$") }, {},
+               std::nullopt, T)
+        << 1;
+    // Non-tensor entries kept: the model without its optimizer, epoch and the rest beside it where they were.
+    ExportPlan keep = plan({}, {}, {}, DType::Float16, T);
+    keep.keepOthers = true;
+    QTest::newRow("keep others: model without optimizer, float16") << test::fixture(QStringLiteral("training.pth")) << "model.pth" << keep << 1;
+    keep = plan({}, {}, { ExportPlan::stripPrefix(QStringLiteral("model.")) }, std::nullopt, T);
+    keep.keepOthers = true;
+    QTest::newRow("keep others: lightning, hyper-parameters and loops kept") << test::fixture(QStringLiteral("sem_lightning.ckpt")) << "pl.pth" << keep << 1;
+    keep.format = S;
+    QTest::newRow("keep others: safetensors metadata") << test::fixture(QStringLiteral("sem_lightning.ckpt")) << "pl.safetensors" << keep << 1;
+    keep = plan({}, {}, {}, std::nullopt, T, 3000);
+    keep.keepOthers = true;
+    QTest::newRow("keep others: shard index metadata") << test::fixture(QStringLiteral("sem_lightning.ckpt")) << "pytorch_model.bin" << keep << 5;
+    // Any container: the optimizer's state flattened to dotted keys, its hyper-parameters kept beside them.
+    keep = plan({}, { QStringLiteral("re:exp_avg_sq") }, {}, std::nullopt, T);
+    keep.select = { QStringLiteral("optimizer_state_dict") };
+    keep.keepOthers = true;
+    QTest::newRow("any container: optimizer flattened, others kept") << test::fixture(QStringLiteral("training.pth")) << "opt.pth" << keep << 1;
+    keep.format = S;
+    keep.keepOthers = false;
+    QTest::newRow("any container: optimizer state to safetensors") << test::fixture(QStringLiteral("training.pth")) << "opt.safetensors" << keep << 1;
 }
 
 void TestExport::exportMatchesTorch()
@@ -168,6 +197,8 @@ void TestExport::recipeRoundTrip()
     ExportPlan p = plan({ QStringLiteral("a.*") }, { QStringLiteral("*.bias") }, { ExportPlan::stripPrefix(QStringLiteral("module.")) },
         DType::BFloat16, ExportFormat::Safetensors, 5'000'000'000);
     p.select = { QStringLiteral("model_state_dict") };
+    p.keepOthers = true;
+    p.include << QStringLiteral("re:^blocks\\.\\d+$");
     auto back = ExportPlan::fromJson(QJsonDocument::fromJson(QJsonDocument(p.toJson()).toJson()).object());
     QVERIFY(back);
     QCOMPARE(*back, p);
@@ -186,6 +217,11 @@ void TestExport::globsCrossDots_data()
     QTest::newRow("question mark") << "layer?.w" << "layer1.w" << true;
     QTest::newRow("dot is literal") << "a.b" << "axb" << false;
     QTest::newRow("regex chars literal") << "w[0]" << "w[0]" << true;
+    QTest::newRow("re: searched anywhere") << "re:attn\\.(q|k)_proj" << "encoder.3.attn.q_proj.weight" << true;
+    QTest::newRow("re: anchored by the user") << "re:^attn" << "encoder.attn.w" << false;
+    QTest::newRow("re: alternation") << "re:(bias|running_mean)$" << "bn.running_mean" << true;
+    QTest::newRow("re: invalid matches nothing") << "re:(" << "(" << false;
+    QTest::newRow("re: without the prefix is a glob") << "attn\\.q" << "attn.q" << false;
 }
 
 void TestExport::globsCrossDots()
@@ -193,7 +229,7 @@ void TestExport::globsCrossDots()
     QFETCH(QString, glob);
     QFETCH(QString, key);
     QFETCH(bool, match);
-    QCOMPARE(globMatches(glob, key), match);
+    QCOMPARE(keyPatternMatches(glob, key), match);
 }
 
 void TestExport::sizes_data()
@@ -416,6 +452,88 @@ void TestExport::refusesToOverwriteSource()
     QVERIFY(result.error().what.contains(QLatin1String("refusing")));
     QCOMPARE(QCryptographicHash::hash(test::readAll(copy), QCryptographicHash::Sha256), before);
     QCOMPARE(filesIn(dir.path()), QStringList { QStringLiteral("model.pth") });
+}
+
+// A sharded set is many files: exporting onto any of them (by its name, or through a hard link to it) would
+// destroy a source the export reads from.
+void TestExport::refusesToOverwriteAShardOfTheSource_data()
+{
+    QTest::addColumn<bool>("hardLink");
+    QTest::newRow("a shard by its name") << false;
+    QTest::newRow("a hard link to a shard") << true;
+}
+
+void TestExport::refusesToOverwriteAShardOfTheSource()
+{
+    QFETCH(bool, hardLink);
+    QTemporaryDir dir;
+    auto ck = openCheckpoint(sample());
+    QVERIFY(ck);
+    ExportPlan p = plan({}, {}, {}, std::nullopt, ExportFormat::Safetensors, 40'000);
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    const QString set = dir.filePath(QStringLiteral("model.safetensors"));
+    auto written = runExport(**ck, *rp, p, set);
+    QVERIFY2(written, written ? "" : qPrintable(written.error().message()));
+    QVERIFY(written->files.size() >= 4); // three shards or more, and the index
+    auto shards = openCheckpoint(set + QStringLiteral(".index.json"));
+    QVERIFY2(shards, shards ? "" : qPrintable(shards.error().message()));
+    QCOMPARE((*shards)->parts.size(), size_t(written->files.size() - 1));
+    const QString second = written->files[1];
+    QString target = second;
+    if (hardLink) {
+        target = dir.filePath(QStringLiteral("other.safetensors"));
+        QCOMPARE(::link(QFile::encodeName(second).constData(), QFile::encodeName(target).constData()), 0);
+    }
+    const QByteArray before = QCryptographicHash::hash(test::readAll(second), QCryptographicHash::Sha256);
+    const QStringList filesBefore = filesIn(dir.path());
+    ExportPlan again = plan({}, {}, {}, DType::Float16, ExportFormat::Safetensors);
+    auto rp2 = resolvePlan(**shards, analyze(**shards), again);
+    QVERIFY(rp2 && rp2->errors.isEmpty());
+    auto result = runExport(**shards, *rp2, again, target);
+    QVERIFY(!result);
+    QVERIFY2(result.error().what.contains(QLatin1String("refusing")), qPrintable(result.error().message()));
+    QCOMPARE(QCryptographicHash::hash(test::readAll(second), QCryptographicHash::Sha256), before);
+    QCOMPARE(filesIn(dir.path()), filesBefore);
+}
+
+// Which non-tensor entries a plan keeps, and why the others are not: entries holding tensors are state (left out
+// as without keep_others), objects torch.load(weights_only=True) refuses are listed with the reason.
+void TestExport::keepOthersResolution()
+{
+    if (!test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures");
+    auto ck = openCheckpoint(test::fixture(QStringLiteral("sem_lightning.ckpt")));
+    QVERIFY(ck);
+    ExportPlan p;
+    p.keepOthers = true;
+    auto rp = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(rp && rp->errors.isEmpty());
+    QStringList kept, dropped;
+    for (const auto& o : rp->others)
+        (o.kept ? kept : dropped) << o.path.join(QLatin1Char('/'));
+    QCOMPARE(kept, (QStringList { QStringLiteral("epoch"), QStringLiteral("global_step"), QStringLiteral("pytorch-lightning_version"),
+                       QStringLiteral("loops"), QStringLiteral("lr_schedulers"), QStringLiteral("hyper_parameters") }));
+    QVERIFY(rp->layout);
+    QCOMPARE(stateDictPath(*rp->layout), QStringList { QStringLiteral("state_dict") });
+    // Without keep_others the output is the flat state dict alone.
+    p.keepOthers = false;
+    auto flat = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(flat && !flat->layout && flat->others.empty());
+    // A path that names nothing, or a tensor, is an error that says what the file holds.
+    p.select = { QStringLiteral("no_such_key") };
+    auto bad = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(!bad);
+    QVERIFY2(bad.error().what.contains(QLatin1String("no such container")), qPrintable(bad.error().what));
+    p.select = { QStringLiteral("state_dict"), QStringLiteral("model.head.weight") };
+    bad = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(!bad);
+    QVERIFY2(bad.error().what.contains(QLatin1String("not a container")), qPrintable(bad.error().what));
+    // An invalid regular expression is refused before anything is read.
+    p.select.clear();
+    p.include = { QStringLiteral("re:blocks(") };
+    bad = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(!bad);
+    QVERIFY2(bad.error().what.contains(QLatin1String("re:blocks(")), qPrintable(bad.error().what));
 }
 
 void TestExport::unwritableDestination()

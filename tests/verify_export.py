@@ -13,9 +13,12 @@ import collections
 import fnmatch
 import json
 import os
+import pickle
+import pickletools
 import re
 import struct
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -23,25 +26,86 @@ import torch
 ST_DTYPES = {"F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
              "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4), "I16": (torch.int16, 2),
              "I8": (torch.int8, 1), "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1)}
+ST_ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "C64", "F64", "I64",
+            "U64"]
 
 
 def raw(t):
     return t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
 
 
-def expected_tensors(source, plan):
+def matches(pattern, key):
+    if pattern.startswith("re:"):
+        return re.search(pattern[3:], key) is not None
+    return fnmatch.fnmatchcase(key, pattern)
+
+
+def flatten(obj, prefix=""):
+    """A container's leaves under dotted keys, as an export of any container path names them."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix[:-1], obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from flatten(v, f"{prefix}{k}.")
+    elif isinstance(obj, (list, tuple)) and not isinstance(obj, torch.Size):
+        for i, v in enumerate(obj):
+            yield from flatten(v, f"{prefix}{i}.")
+    else:
+        yield prefix[:-1], obj
+
+
+def holds_tensor(v):
+    if isinstance(v, torch.Tensor):
+        return True
+    if isinstance(v, dict):
+        return any(holds_tensor(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(holds_tensor(x) for x in v)
+    return False
+
+
+def selected(source, plan):
     obj = torch.load(source, map_location="cpu")
     for k in plan["select"]:
         obj = obj[int(k)] if isinstance(obj, (list, tuple)) else obj[k]
+    return obj
+
+
+def passes(plan, key):
+    if plan["include"] and not any(matches(g, key) for g in plan["include"]):
+        return False
+    return not any(matches(g, key) for g in plan["exclude"])
+
+
+def rename(plan, key):
+    for r in plan["renames"]:
+        key = re.sub(r["pattern"], r["replacement"], key)
+    return key
+
+
+def expected_others(source, plan):
+    """keep_others: the entries beside the state dict on its path (nested as in the source) and the non-tensor
+    leaves inside it (dotted keys), as torch reads them from the source."""
+    root = torch.load(source, map_location="cpu")
+    inside = collections.OrderedDict()
+    for key, v in flatten(selected(source, plan)):
+        if not isinstance(v, torch.Tensor) and passes(plan, key):
+            inside[rename(plan, key)] = v
+    beside = []  # per level: {key: value} of the entries kept there
+    obj = root
+    for k in plan["select"]:
+        beside.append(collections.OrderedDict((kk, v) for kk, v in obj.items() if kk != k and not holds_tensor(v)))
+        obj = obj[k]
+    return beside, inside
+
+
+def expected_tensors(source, plan):
+    obj = selected(source, plan)
     out = collections.OrderedDict()
-    for key, t in obj.items():
-        if plan["include"] and not any(fnmatch.fnmatchcase(key, g) for g in plan["include"]):
+    for key, t in flatten(obj):
+        if not isinstance(t, torch.Tensor) or not passes(plan, key):
             continue
-        if any(fnmatch.fnmatchcase(key, g) for g in plan["exclude"]):
-            continue
-        name = key
-        for r in plan["renames"]:
-            name = re.sub(r["pattern"], r["replacement"], name)
+        name = rename(plan, key)
         if "dtype" in plan and t.is_floating_point():
             t = t.to(getattr(torch, plan["dtype"]))
         out[name] = (t, key)
@@ -55,7 +119,13 @@ def read_safetensors(path):
     assert n % 8 == 0, f"header length {n} is not padded to 8"
     header = json.loads(data[8:8 + n])
     assert header.get("__metadata__", {}).get("format") == "pt", "missing __metadata__ format pt"
-    header.pop("__metadata__")
+    metadata = header.pop("__metadata__")
+    # The reference writer orders tensors by dtype (widest first) then name, and the header as the data.
+    names = list(header)
+    by_offset = sorted(names, key=lambda k: header[k]["data_offsets"][0])
+    assert names == by_offset, "header keys are not in data order"
+    assert by_offset == sorted(names, key=lambda k: (-ST_ORDER.index(header[k]["dtype"]), k)), \
+        "tensors are not ordered as the reference writer orders them (dtype, then name)"
     buf = data[8 + n:]
     end = 0
     result = collections.OrderedDict()
@@ -68,7 +138,49 @@ def read_safetensors(path):
         assert b % size == 0, f"{name}: misaligned"
         result[name] = (dt, list(e["shape"]), buf[b:stop])
     assert end == len(buf), "trailing bytes after the last tensor"
-    return result
+    return result, metadata
+
+
+def check_torch_zip(path):
+    """torch.save's layout: one folder, stored records, data/ records on 64-byte boundaries, version, byteorder."""
+    problems = []
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        infos = z.infolist()
+        folders = {i.filename.split("/")[0] for i in infos}
+        if len(folders) != 1:
+            problems.append(f"{path}: records in several folders {sorted(folders)}")
+        names = {i.filename.split("/", 1)[1] for i in infos}
+        for need in ("data.pkl", "version", "byteorder"):
+            if need not in names:
+                problems.append(f"{path}: no {need} record")
+        for i in infos:
+            if i.compress_type != zipfile.ZIP_STORED:
+                problems.append(f"{i.filename}: compressed")
+            f.seek(i.header_offset)
+            local = f.read(30)
+            start = i.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
+            if "/data/" in i.filename and start % 64:
+                problems.append(f"{i.filename}: data at {start}, not on 64 bytes")
+    return problems
+
+
+ALLOWED_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"), ("_codecs", "encode")} | \
+    {("torch", n) for n in dir(torch) if n.endswith("Storage")}
+
+
+def load_torch(path):
+    """torch.load(weights_only=True); where this torch's weights-only unpickler lacks an opcode the file uses
+    (1.13 has none for floats), the pickle's imports are checked against what weights_only allows instead."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True), []
+    except pickle.UnpicklingError as e:
+        if "Unsupported operand" not in str(e) or torch.__version__ >= "2":
+            raise
+    with zipfile.ZipFile(path) as z:
+        pkl = z.read([n for n in z.namelist() if n.endswith("/data.pkl")][0])
+    problems = [f"{path}: data.pkl imports {m}.{n}" for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"
+                for m, n in [arg.split(" ", 1)] if (m, n) not in ALLOWED_GLOBALS]
+    return torch.load(path, map_location="cpu"), problems
 
 
 def main():
@@ -86,14 +198,51 @@ def main():
         files = [os.path.join(os.path.dirname(output), f) for f in sorted(set(weight_map.values()))]
     problems = []
     got = collections.OrderedDict()
+    keep = plan.get("keep_others", False)
+    beside, inside = expected_others(source, plan) if keep else ([], {})
+    if weight_map is not None:
+        stem, ext = os.path.splitext(os.path.basename(output))
+        for i, f in enumerate(files):
+            want = f"{stem}-{i + 1:05d}-of-{len(files):05d}{ext}"
+            if os.path.basename(f) != want:
+                problems.append(f"shard {os.path.basename(f)}, expected {want}")
+    meta_got = {}
     for f in files:
         if plan["format"] == "safetensors":
-            for name, (dt, shape, b) in read_safetensors(f).items():
+            tensors, meta = read_safetensors(f)
+            meta_got.update(meta)
+            for name, (dt, shape, b) in tensors.items():
                 got[name] = (dt, shape, b, None, f)
         else:
-            sd = torch.load(f, map_location="cpu", weights_only=True)
+            problems += check_torch_zip(f)
+            sd, why = load_torch(f)
+            problems += why
+            if keep and weight_map is None:
+                # The state dict at its path, the kept entries around it as in the source.
+                for level, k in zip(beside, plan["select"]):
+                    rest = collections.OrderedDict((kk, v) for kk, v in sd.items() if kk != k)
+                    if rest != level:
+                        problems.append(f"entries beside {k}: {list(rest)[:8]}, torch has {list(level)[:8]}")
+                    sd = sd[k]
+                kept_inside = collections.OrderedDict((kk, v) for kk, v in sd.items() if not isinstance(v, torch.Tensor))
+                if kept_inside != inside:
+                    problems.append(f"non-tensor entries {dict(kept_inside)}, torch has {dict(inside)}")
+                sd = collections.OrderedDict((kk, v) for kk, v in sd.items() if isinstance(v, torch.Tensor))
             for name, t in sd.items():
                 got[name] = (t.dtype, list(t.shape), raw(t), t, f)
+    if keep and (plan["format"] == "safetensors" or weight_map is not None):
+        # Kept entries as JSON metadata: in the header of a single safetensors file, else in the index.
+        meta = idx["metadata"] if weight_map is not None else meta_got
+        flat = {}
+        for depth, level in enumerate(beside):
+            for k, v in level.items():
+                flat[".".join(list(plan["select"][:depth]) + [k])] = v
+        flat.update(inside)
+        for k, v in flat.items():
+            text = meta.get(k)
+            value = text if weight_map is not None else (text if isinstance(v, str) else None if text is None else json.loads(text))
+            if json.loads(json.dumps(v)) != value:
+                problems.append(f"metadata {k}: {text!r}, torch has {v!r}")
     if weight_map is not None:
         if set(weight_map) != set(expected):
             problems.append("index weight_map keys differ from the plan")
@@ -123,9 +272,7 @@ def main():
     if plan["format"] != "safetensors":
         # Tied weights stay tied: tensors on one storage in the source share one in the output.
         by_src = collections.defaultdict(list)
-        obj = torch.load(source, map_location="cpu")
-        for k in plan["select"]:
-            obj = obj[int(k)] if isinstance(obj, (list, tuple)) else obj[k]
+        obj = dict(flatten(selected(source, plan)))
         for name, (t, key) in expected.items():
             if obj[key].numel():
                 by_src[(obj[key].storage().data_ptr(), str(t.dtype))].append(name)
