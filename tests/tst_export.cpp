@@ -15,6 +15,7 @@
 #include <csignal>
 #include <limits>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 using namespace ckpt;
@@ -42,6 +43,7 @@ private slots:
     void refusesToOverwriteAShardOfTheSource_data();
     void refusesToOverwriteAShardOfTheSource();
     void keepOthersResolution();
+    void zip64PastFourGiB();
     void unwritableDestination();
     void diskFull();
     void otherFileSystemSource();
@@ -534,6 +536,61 @@ void TestExport::keepOthersResolution()
     bad = resolvePlan(**ck, analyze(**ck), p);
     QVERIFY(!bad);
     QVERIFY2(bad.error().what.contains(QLatin1String("re:blocks(")), qPrintable(bad.error().what));
+}
+
+// A storage past 4 GiB (and a record whose local header lies past it) needs zip64 sizes and offsets: torch reads
+// the file, and so does Python's zipfile. Written to /dev/shm (memory, not the disk), skipped without room there.
+void TestExport::zip64PastFourGiB()
+{
+    struct statvfs vfs {};
+    if (::statvfs("/dev/shm", &vfs) != 0 || double(vfs.f_bavail) * double(vfs.f_frsize) < 6.0 * (1u << 30))
+        QSKIP("zip64 export needs 6 GiB free in /dev/shm");
+    QTemporaryDir dir(QStringLiteral("/dev/shm/ckptlens-zip64-XXXXXX"));
+    QVERIFY(dir.isValid());
+    const std::int64_t big = (std::int64_t(4) << 30) + 4096 + 123;
+    static const std::vector<std::uint8_t> zeros(8 << 20, 0);
+    static const float small[4] = { 1.5f, -2.0f, 3.25f, 65504.0f };
+    StateDictOut sd;
+    sd.storages.push_back(StorageOut { DType::UInt8, big,
+        [big](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>*, QString&) {
+            for (std::int64_t done = 0; done < big;) {
+                const size_t n = size_t(std::min<std::int64_t>(std::int64_t(zeros.size()), big - done));
+                if (!write(zeros.data(), n))
+                    return false;
+                done += std::int64_t(n);
+            }
+            return true;
+        } });
+    sd.storages.push_back(StorageOut { DType::Float32, 4,
+        [](const std::function<bool(const std::uint8_t*, size_t)>& write, const std::atomic<bool>*, QString&) {
+            return write(reinterpret_cast<const std::uint8_t*>(small), sizeof small);
+        } });
+    sd.tensors.push_back(TensorOut { QStringLiteral("big"), 0, DType::UInt8, { big }, { 1 }, 0, false });
+    sd.tensors.push_back(TensorOut { QStringLiteral("small"), 1, DType::Float32, { 4 }, { 1 }, 0, false });
+    const QString out = dir.filePath(QStringLiteral("big.pth"));
+    auto written = writeTorchZip(out, sd, {}, nullptr,
+        [&](const QString& readable, const WriteReport& report) { return verifyWritten(readable, sd, report); });
+    QVERIFY2(written, written ? "" : qPrintable(written.error().message()));
+    QVERIFY(QFileInfo(out).size() > big);
+    if (!QFileInfo::exists(QStringLiteral(CKPTLENS_TORCH_PYTHON)))
+        QSKIP("no torch to verify with");
+    QProcess py;
+    py.start(QStringLiteral(CKPTLENS_TORCH_PYTHON), { QStringLiteral("-c"), QStringLiteral(R"(
+import sys, zipfile, torch
+z = zipfile.ZipFile(sys.argv[1])
+sizes = {i.filename.split("/", 1)[1]: (i.file_size, i.header_offset) for i in z.infolist()}
+assert sizes["data/0"][0] == %1, sizes
+assert sizes["data/1"][1] > 2**32, sizes
+sd = torch.load(sys.argv[1], weights_only=True)
+assert list(sd) == ["big", "small"], list(sd)
+assert sd["big"].shape == (%1,) and sd["big"].dtype == torch.uint8
+assert int(sd["big"][-1]) == 0 and int(sd["big"].max()) == 0
+assert sd["small"].tolist() == [1.5, -2.0, 3.25, 65504.0], sd["small"]
+print("OK")
+)").arg(big), out });
+    QVERIFY(py.waitForFinished(300'000));
+    const QByteArray report = py.readAllStandardOutput() + py.readAllStandardError();
+    QVERIFY2(py.exitCode() == 0 && report.contains("OK"), report.constData());
 }
 
 void TestExport::unwritableDestination()
