@@ -1,12 +1,14 @@
 #include "widgets/exportdialog.h"
 
+#include "widgets/exportpreviewtreemodel.h"
+
 #include "model/dtypecast.h"
 #include "model/latesttask.h"
 #include "model/objectchildren.h"
 #include "model/semantic.h"
 #include "model/summary.h"
 
-#include <QAbstractTableModel>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -30,10 +32,11 @@
 #include <QSaveFile>
 #include <QSettings>
 #include <QSplitter>
-#include <QTableView>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
+#include <QTreeView>
+#include <QTreeWidget>
 #include <QUndoCommand>
 #include <QUndoStack>
 #include <QVBoxLayout>
@@ -68,101 +71,61 @@ QString pathText(const QStringList& path)
     return path.isEmpty() ? ExportDialog::tr("<root>") : path.join(QLatin1Char('/'));
 }
 
+constexpr int PathRole = Qt::UserRole + 1; // state dict combo: the container path of an item
+
 } // namespace
 
-// The output as the plan resolves: one row per tensor written, renamed keys and casts marked, collisions red.
-class ExportPreviewModel : public QAbstractTableModel {
-public:
-    using QAbstractTableModel::QAbstractTableModel;
-
-    void setPlan(CheckpointPtr ck, const std::optional<ResolvedPlan>& rp)
-    {
-        beginResetModel();
-        m_ck = std::move(ck);
-        m_rows = rp ? rp->tensors : std::vector<PlannedTensor> {};
-        m_uses.clear();
-        for (const auto& t : m_rows)
-            ++m_uses[t.outputKey];
-        endResetModel();
+void ExportSelection::addModule(const QString& prefix)
+{
+    if (prefix.isEmpty()) {
+        include.clear(); // the whole container
+        wholeContainer = true;
+        return;
     }
-    int collisions() const
-    {
-        int n = 0;
-        for (const auto& t : m_rows)
-            n += m_uses.value(t.outputKey) > 1 ? 1 : 0;
-        return n;
-    }
+    if (!wholeContainer && !include.contains(ExportPreviewTreeModel::modulePattern(prefix)))
+        include << ExportPreviewTreeModel::modulePattern(prefix);
+}
 
-    int rowCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : int(m_rows.size()); }
-    int columnCount(const QModelIndex& parent = {}) const override
-    {
-        return parent.isValid() ? 0 : ExportDialog::PreviewColumnCount;
-    }
+void ExportSelection::addTensor(const QString& key)
+{
+    if (!wholeContainer && !include.contains(ExportPreviewTreeModel::keyPattern(key)))
+        include << ExportPreviewTreeModel::keyPattern(key);
+}
 
-    QVariant data(const QModelIndex& index, int role) const override
-    {
-        if (!index.isValid() || size_t(index.row()) >= m_rows.size())
-            return {};
-        const PlannedTensor& t = m_rows[size_t(index.row())];
-        const TensorInfo& info = m_ck->tensors[size_t(t.tensor)];
-        const bool renamed = t.outputKey != t.sourceKey;
-        const bool cast = t.outputDtype != info.dtype;
-        const bool collides = m_uses.value(t.outputKey) > 1;
-        switch (role) {
-        case Qt::DisplayRole:
-            switch (index.column()) {
-            case ExportDialog::SourceColumn: return t.sourceKey;
-            case ExportDialog::OutputColumn: return t.outputKey;
-            case ExportDialog::DtypeColumn:
-                return cast ? QStringLiteral("%1 → %2").arg(dtypeName(info.dtype), dtypeName(t.outputDtype))
-                            : dtypeName(info.dtype);
-            case ExportDialog::ShapeColumn: return shapeText(info.shape);
-            case ExportDialog::BytesColumn: return formatBytes(t.bytes);
-            }
-            return {};
-        case Qt::ForegroundRole:
-            if (collides)
-                return QColor(179, 38, 30);
-            if ((index.column() == ExportDialog::OutputColumn && renamed)
-                || (index.column() == ExportDialog::DtypeColumn && cast))
-                return QColor(21, 101, 192);
-            return {};
-        case Qt::BackgroundRole:
-            return collides ? QVariant(QColor(253, 236, 234)) : QVariant();
-        case Qt::ToolTipRole:
-            if (collides)
-                return ExportDialog::tr("Another tensor is also written as %1: nothing can be exported")
-                    .arg(t.outputKey);
-            return {};
-        case Qt::TextAlignmentRole:
-            if (index.column() == ExportDialog::BytesColumn)
-                return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-            return {};
-        case Qt::UserRole: // raw numbers
-            return index.column() == ExportDialog::BytesColumn ? QVariant(qlonglong(t.bytes)) : QVariant();
+ExportSelection ExportSelection::fromObjectPath(
+    const Semantic& sem, const QStringList& path, bool isTensor, bool isContainer)
+{
+    ExportSelection out;
+    const StateDictRef* best = nullptr;
+    for (const auto& sd : sem.stateDicts)
+        if (path.size() >= sd.path.size() && path.mid(0, sd.path.size()) == sd.path
+            && (!best || sd.path.size() > best->path.size()))
+            best = &sd;
+    if (best) {
+        const bool primary = sem.primary >= 0 && best == &sem.stateDicts[size_t(sem.primary)];
+        out.select = primary ? QStringList() : best->path;
+        if (path.size() == best->path.size()) {
+            out.addModule({});
+            return out;
         }
-        return {};
+        // A state dict's keys are dotted strings, one level below it; deeper nodes belong to that key's tensor.
+        const QString key = path[best->path.size()];
+        if (std::any_of(best->entries.begin(), best->entries.end(), [&](const auto& e) { return e.first == key; }))
+            out.addTensor(key);
+        else
+            out.addModule(key);
+        return out;
     }
-
-    QVariant headerData(int section, Qt::Orientation orientation, int role) const override
-    {
-        if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-            return {};
-        switch (section) {
-        case ExportDialog::SourceColumn: return ExportDialog::tr("Source key");
-        case ExportDialog::OutputColumn: return ExportDialog::tr("Output key");
-        case ExportDialog::DtypeColumn: return ExportDialog::tr("dtype");
-        case ExportDialog::ShapeColumn: return ExportDialog::tr("Shape");
-        case ExportDialog::BytesColumn: return ExportDialog::tr("Bytes");
-        }
-        return {};
+    if (isTensor && path.size() >= 2) {
+        out.select = path.mid(0, path.size() - 1);
+        out.addTensor(path.last());
+    } else if (isContainer && !path.isEmpty()) {
+        out.select = path;
+        out.addModule({});
     }
+    return out;
+}
 
-private:
-    CheckpointPtr m_ck;
-    std::vector<PlannedTensor> m_rows;
-    QHash<QString, int> m_uses;
-};
 
 // One edit of the plan: undo and redo set the whole plan. Typing into one field merges into one step.
 class PlanCommand : public QUndoCommand {
@@ -193,14 +156,23 @@ private:
 };
 
 ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem, QWidget* parent)
+    : ExportDialog(std::move(ck), std::move(sem), ExportSelection {}, parent)
+{
+}
+
+ExportDialog::ExportDialog(
+    CheckpointPtr ck, std::shared_ptr<const Semantic> sem, const ExportSelection& selection, QWidget* parent)
     : QDialog(parent)
     , m_ck(std::move(ck))
     , m_sem(std::move(sem))
     , m_undo(new QUndoStack(this))
     , m_overflowTask(new LatestTask(this))
     , m_exportTask(new LatestTask(this))
-    , m_preview(new ExportPreviewModel(this))
+    , m_preview(new ExportPreviewTreeModel(this))
 {
+    // A check box in the preview asks for a plan; it is one undoable step like any other edit.
+    connect(m_preview, &ExportPreviewTreeModel::planEditRequested, this,
+        [this](const ExportPlan& next, const QString& what) { pushPlan(next, NoMerge, what); });
     setObjectName(QStringLiteral("exportDialog"));
     setWindowTitle(tr("Export %1").arg(QFileInfo(m_ck->path).fileName()));
     resize(1200, 720);
@@ -214,18 +186,22 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
                                  .arg(sd.entries.size())
                                  .arg(int(i) == m_sem->primary ? tr("the model") : sd.role),
             int(i));
+        m_stateDict->setItemData(m_stateDict->count() - 1, sd.path, PathRole);
     }
+    m_stateDict->setToolTip(tr("The state dict exported; a recipe or the Objects tab may choose another container, "
+                               "whose tensors are written under dotted keys relative to it"));
     connect(m_stateDict, &QComboBox::currentIndexChanged, this,
         [this] { widgetsEdited(NoMerge, tr("Choose the state dict")); });
 
     m_include = new QLineEdit;
     m_include->setObjectName(QStringLiteral("include"));
-    m_include->setPlaceholderText(tr("everything; e.g. encoder.*, *.weight"));
-    m_include->setToolTip(
-        tr("Globs on the source keys, separated by commas or spaces; * crosses dots, ? is one character"));
+    m_include->setPlaceholderText(tr("everything; e.g. encoder.*, *.weight, re:layers\\.[0-3]\\."));
+    m_include->setToolTip(tr("Patterns on the source keys, separated by commas or spaces: globs (* crosses dots, ? is "
+                             "one character, the whole key must match) or regular expressions written re:PATTERN "
+                             "(searched anywhere in the key). The check boxes of the preview edit the excludes."));
     m_exclude = new QLineEdit;
     m_exclude->setObjectName(QStringLiteral("exclude"));
-    m_exclude->setPlaceholderText(tr("nothing; e.g. *.num_batches_tracked"));
+    m_exclude->setPlaceholderText(tr("nothing; e.g. *.num_batches_tracked, re:\\.bias$"));
     m_exclude->setToolTip(m_include->toolTip());
     connect(m_include, &QLineEdit::textEdited, this, [this] { widgetsEdited(IncludeField); });
     connect(m_exclude, &QLineEdit::textEdited, this, [this] { widgetsEdited(ExcludeField); });
@@ -286,6 +262,14 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_shard->setObjectName(QStringLiteral("shardSize"));
     m_shard->setPlaceholderText(tr("one file; e.g. 5GB, 500MB, 2GiB"));
     connect(m_shard, &QLineEdit::textEdited, this, [this] { widgetsEdited(ShardField); });
+    m_keepOthers = new QCheckBox(tr("Keep non-tensor entries (epoch, config, ...)"));
+    m_keepOthers->setObjectName(QStringLiteral("keepOthers"));
+    m_keepOthers->setToolTip(tr("Entries that are not tensors are written too: those beside the state dict at their "
+                                "places, those inside a flattened container under their dotted keys. Safetensors "
+                                "and sharded exports keep them as JSON metadata."));
+    connect(m_keepOthers, &QCheckBox::toggled, this, [this](bool on) {
+        widgetsEdited(NoMerge, on ? tr("Keep non-tensor entries") : tr("Drop non-tensor entries"));
+    });
     m_shardNote = new QLabel;
     m_shardNote->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
     m_shardNote->setVisible(false);
@@ -308,6 +292,7 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     shardRow->addWidget(m_shard);
     shardRow->addWidget(m_shardNote);
     form->addRow(tr("Shard size:"), shardRow);
+    form->addRow(m_keepOthers);
 
     // Undo/redo and recipes.
     auto* undo = m_undo->createUndoAction(this, tr("Undo"));
@@ -335,10 +320,18 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     connect(saveRecipe, &QPushButton::clicked, this, &ExportDialog::saveRecipeDialog);
     auto* loadRecipe = new QPushButton(tr("Load recipe…"));
     connect(loadRecipe, &QPushButton::clicked, this, &ExportDialog::loadRecipeDialog);
+    m_recentButton = new QToolButton;
+    m_recentButton->setObjectName(QStringLiteral("recentRecipes"));
+    m_recentButton->setText(tr("Recent recipes"));
+    m_recentButton->setPopupMode(QToolButton::InstantPopup);
+    m_recentMenu = new QMenu(m_recentButton);
+    m_recentButton->setMenu(m_recentMenu);
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &ExportDialog::rebuildRecentMenu);
     auto* planButtons = new QHBoxLayout;
     planButtons->addWidget(undoButton);
     planButtons->addWidget(redoButton);
     planButtons->addStretch(1);
+    planButtons->addWidget(m_recentButton);
     planButtons->addWidget(loadRecipe);
     planButtons->addWidget(saveRecipe);
 
@@ -349,16 +342,36 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     planLayout->addLayout(planButtons);
 
     // Preview.
-    m_previewView = new QTableView;
+    m_previewView = new QTreeView;
     m_previewView->setObjectName(QStringLiteral("preview"));
     m_previewView->setModel(m_preview);
-    m_previewView->verticalHeader()->setVisible(false);
-    m_previewView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    m_previewView->setUniformRowHeights(true);
     m_previewView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_previewView->setTextElideMode(Qt::ElideMiddle);
     m_previewView->setWordWrap(false);
-    m_previewView->horizontalHeader()->setSectionResizeMode(SourceColumn, QHeaderView::Stretch);
-    m_previewView->horizontalHeader()->setSectionResizeMode(OutputColumn, QHeaderView::Stretch);
+    m_previewView->setToolTip(tr("Every key of the exported container; uncheck a tensor or a module to leave it out"));
+    m_previewView->header()->setStretchLastSection(false);
+    m_previewView->header()->setSectionResizeMode(ExportPreviewTreeModel::KeyColumn, QHeaderView::Interactive);
+    m_previewView->header()->setSectionResizeMode(ExportPreviewTreeModel::OutputColumn, QHeaderView::Stretch);
+    m_previewView->setColumnWidth(ExportPreviewTreeModel::KeyColumn, 200);
+    m_othersView = new QTreeWidget;
+    m_othersView->setObjectName(QStringLiteral("others"));
+    m_othersView->setColumnCount(3);
+    m_othersView->setHeaderLabels({ tr("Non-tensor entry"), tr("Value"), tr("Written") });
+    m_othersView->setRootIsDecorated(false);
+    m_othersView->setUniformRowHeights(true);
+    m_othersView->setTextElideMode(Qt::ElideMiddle);
+    m_othersView->setMinimumHeight(60);
+    m_othersView->header()->setStretchLastSection(true);
+    m_othersNote = new QLabel;
+    m_othersNote->setObjectName(QStringLiteral("othersNote"));
+    m_othersNote->setWordWrap(true);
+    m_warnings = new QLabel;
+    m_warnings->setObjectName(QStringLiteral("exportWarnings"));
+    m_warnings->setWordWrap(true);
+    m_warnings->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_warnings->setStyleSheet(QStringLiteral("QLabel { color: #a15c00; }"));
+    m_warnings->setVisible(false);
     m_summary = new QLabel;
     m_summary->setObjectName(QStringLiteral("exportSummary"));
     m_summary->setWordWrap(true);
@@ -372,8 +385,21 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_problems->setStyleSheet(QStringLiteral("QLabel { color: #b3261e; }"));
     auto* previewBox = new QGroupBox(tr("Preview of the output"));
     auto* previewLayout = new QVBoxLayout(previewBox);
+    auto* othersPane = new QWidget;
+    auto* othersLayout = new QVBoxLayout(othersPane);
+    othersLayout->setContentsMargins(0, 0, 0, 0);
+    othersLayout->addWidget(m_othersNote);
+    othersLayout->addWidget(m_othersView, 1);
+    auto* previewSplit = new QSplitter(Qt::Vertical);
+    previewSplit->addWidget(m_previewView);
+    previewSplit->addWidget(othersPane);
+    previewSplit->setStretchFactor(0, 4);
+    previewSplit->setStretchFactor(1, 1);
+    previewSplit->setSizes({ 480, 130 });
+    previewSplit->setChildrenCollapsible(false);
     previewLayout->addWidget(m_summary);
-    previewLayout->addWidget(m_previewView, 1);
+    previewLayout->addWidget(previewSplit, 1);
+    previewLayout->addWidget(m_warnings);
     previewLayout->addWidget(m_overflowLabel);
     previewLayout->addWidget(m_problems);
 
@@ -447,9 +473,18 @@ ExportDialog::ExportDialog(CheckpointPtr ck, std::shared_ptr<const Semantic> sem
     m_output->setText(
         QDir(source.absolutePath())
             .filePath(source.completeBaseName() + QStringLiteral("-export.") + extension(initial.format)));
+    // A selection in the main window: its container and includes over the last recipe's settings. It is where
+    // the dialog starts, like the last recipe: nothing to undo.
+    if (!selection.isEmpty()) {
+        initial.select = selection.select;
+        initial.include = selection.include;
+        initial.exclude.clear(); // the last recipe's could hide what was selected
+    }
     m_plan = initial;
+    rebuildRecentMenu();
     syncWidgets();
     refreshPreview();
+    m_previewView->expandToDepth(0);
 }
 
 ExportDialog::~ExportDialog()
@@ -466,9 +501,64 @@ QString ExportDialog::lastRecipeKey()
     return QStringLiteral("export/lastRecipe");
 }
 
-QAbstractItemModel* ExportDialog::preview() const
+QString ExportDialog::recentRecipesKey()
 {
-    return m_preview;
+    return QStringLiteral("export/recentRecipes");
+}
+
+QStringList ExportDialog::recentRecipes()
+{
+    QSettings settings;
+    const QStringList stored = settings.value(recentRecipesKey()).toStringList();
+    QStringList out;
+    for (const QString& p : stored)
+        if (QFileInfo(p).isFile() && !out.contains(p))
+            out << p;
+    out = out.mid(0, kMaxRecentRecipes);
+    if (out != stored)
+        settings.setValue(recentRecipesKey(), out);
+    return out;
+}
+
+void ExportDialog::addRecentRecipe(const QString& path)
+{
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    QSettings settings;
+    QStringList list = settings.value(recentRecipesKey()).toStringList();
+    list.removeAll(absolute);
+    list.prepend(absolute);
+    settings.setValue(recentRecipesKey(), list.mid(0, kMaxRecentRecipes));
+}
+
+bool ExportDialog::loadRecentRecipe(int i, QString* error)
+{
+    const QStringList list = recentRecipes();
+    if (i < 0 || i >= list.size()) {
+        if (error)
+            *error = tr("no such recent recipe");
+        return false;
+    }
+    return loadRecipe(list[i], error);
+}
+
+void ExportDialog::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList list = recentRecipes();
+    for (int i = 0; i < list.size(); ++i) {
+        QAction* a = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(list[i]).fileName()));
+        a->setToolTip(list[i]);
+        a->setData(list[i]);
+        connect(a, &QAction::triggered, this, [this, path = list[i]] {
+            QString error;
+            if (!loadRecipe(path, &error))
+                m_resultLabel->setText(tr("<span style=\"color:#b3261e\">Cannot load the recipe: %1</span>")
+                                           .arg(error.toHtmlEscaped()));
+        });
+    }
+    m_recentButton->setEnabled(!list.isEmpty());
+    m_recentButton->setToolTip(list.isEmpty() ? tr("Recipes you save or load are listed here")
+                                              : tr("Load one of the last recipes saved or loaded"));
 }
 
 void ExportDialog::setPlan(const ExportPlan& plan)
@@ -519,12 +609,19 @@ void ExportDialog::applyPlan(const ExportPlan& plan)
 void ExportDialog::syncWidgets()
 {
     m_syncing = true;
-    int sd = m_sem->primary;
-    for (size_t i = 0; i < m_sem->stateDicts.size(); ++i)
-        if (!m_plan.select.isEmpty() && m_sem->stateDicts[i].path == m_plan.select)
-            sd = int(i);
-    if (sd >= 0)
-        m_stateDict->setCurrentIndex(m_stateDict->findData(sd));
+    // The combo lists the detected state dicts, and the other container the plan selects, if any.
+    int item = m_sem->primary >= 0 && m_plan.select.isEmpty() ? m_stateDict->findData(m_sem->primary) : -1;
+    for (int i = 0; i < m_stateDict->count() && item < 0; ++i)
+        if (!m_plan.select.isEmpty() && m_stateDict->itemData(i, PathRole).toStringList() == m_plan.select)
+            item = i;
+    if (item < 0 && !m_plan.select.isEmpty()) {
+        m_stateDict->addItem(tr("%1  (a container, flattened to dotted keys)").arg(pathText(m_plan.select)), -1);
+        item = m_stateDict->count() - 1;
+        m_stateDict->setItemData(item, m_plan.select, PathRole);
+    }
+    if (item >= 0)
+        m_stateDict->setCurrentIndex(item);
+    m_keepOthers->setChecked(m_plan.keepOthers);
     // Text the user is typing stays as typed while it means the same globs.
     if (globList(m_include->text()) != m_plan.include)
         m_include->setText(m_plan.include.join(QStringLiteral(", ")));
@@ -562,9 +659,10 @@ ExportPlan ExportDialog::planFromWidgets() const
 {
     ExportPlan p = m_plan;
     const int sd = m_stateDict->currentData().toInt();
-    p.select = sd == m_sem->primary || sd < 0 || size_t(sd) >= m_sem->stateDicts.size()
+    p.select = sd == m_sem->primary || m_stateDict->currentIndex() < 0
         ? QStringList()
-        : m_sem->stateDicts[size_t(sd)].path;
+        : m_stateDict->currentData(PathRole).toStringList();
+    p.keepOthers = m_keepOthers->isChecked();
     p.include = globList(m_include->text());
     p.exclude = globList(m_exclude->text());
     p.renames.clear();
@@ -609,6 +707,13 @@ void ExportDialog::refreshPreview()
     m_countingOverflow = false;
     m_resolveError.clear();
     auto rp = resolvePlan(*m_ck, *m_sem, m_plan);
+    // Every key of the container, filters aside, so that the excluded ones show (unchecked) and can come back; and
+    // every non-tensor entry, to show what keeping them would keep.
+    ExportPlan unfiltered = m_plan;
+    unfiltered.include.clear();
+    unfiltered.exclude.clear();
+    unfiltered.keepOthers = true;
+    auto all = resolvePlan(*m_ck, *m_sem, unfiltered);
     if (rp)
         m_resolved = std::move(*rp);
     else {
@@ -616,10 +721,24 @@ void ExportDialog::refreshPreview()
         m_resolveError = rp.error().what.isEmpty() ? rp.error().message()
                                                    : rp.error().where + QStringLiteral(": ") + rp.error().what;
     }
-    m_preview->setPlan(m_ck, m_resolved);
-    m_previewView->resizeColumnToContents(DtypeColumn);
-    m_previewView->resizeColumnToContents(ShapeColumn);
-    m_previewView->resizeColumnToContents(BytesColumn);
+    const int keysBefore = m_preview->keyCount();
+    m_preview->setPlan(m_ck, m_plan, all ? all->tensors : std::vector<PlannedTensor> {}, m_resolved);
+    if (keysBefore != m_preview->keyCount() || keysBefore == 0) {
+        m_previewView->expandToDepth(0);
+        for (int c : { ExportPreviewTreeModel::DtypeColumn, ExportPreviewTreeModel::ShapeColumn,
+                 ExportPreviewTreeModel::BytesColumn })
+            m_previewView->resizeColumnToContents(c);
+    }
+    if (m_plan.keepOthers && m_resolved)
+        refreshOthers(m_resolved->others, true);
+    else
+        refreshOthers(all ? all->others : std::vector<PlannedOther> {}, false);
+    const QStringList warnings = m_resolved && m_plan.keepOthers ? m_resolved->warnings : QStringList();
+    QStringList shownWarnings = warnings.mid(0, 4);
+    if (warnings.size() > 4)
+        shownWarnings << tr("… and %1 more").arg(warnings.size() - 4);
+    m_warnings->setText(shownWarnings.join(QLatin1Char('\n')));
+    m_warnings->setVisible(!warnings.isEmpty());
 
     if (m_resolved) {
         const ResolvedPlan& r = *m_resolved;
@@ -627,16 +746,17 @@ void ExportDialog::refreshPreview()
         for (const auto& s : m_sem->stateDicts)
             if (s.path == r.statePath)
                 sd = &s;
-        const int total = sd ? int(sd->entries.size()) : int(r.tensors.size());
+        const int total = sd ? int(sd->entries.size()) : m_preview->keyCount();
         int renamed = 0, cast = 0;
         for (const auto& t : r.tensors) {
             renamed += t.outputKey != t.sourceKey ? 1 : 0;
             cast += t.outputDtype != m_ck->tensors[size_t(t.tensor)].dtype ? 1 : 0;
         }
-        QString text = tr("%1 of %2 tensors of %3, %4")
+        QString text = tr("%1 of %2 tensors of %3%4, %5")
                            .arg(r.tensors.size())
                            .arg(total)
-                           .arg(pathText(r.statePath), formatBytes(r.totalBytes));
+                           .arg(pathText(r.statePath), r.flattened ? tr(" (flattened)") : QString(),
+                               formatBytes(r.totalBytes));
         if (renamed)
             text += tr(" · %1 renamed").arg(renamed);
         if (cast)
@@ -689,6 +809,45 @@ void ExportDialog::refreshPreview()
     m_problems->setVisible(!bad.isEmpty());
     updateButtons();
     emit previewUpdated();
+}
+
+void ExportDialog::refreshOthers(const std::vector<PlannedOther>& others, bool keeping)
+{
+    m_othersView->clear();
+    QList<QTreeWidgetItem*> items;
+    int kept = 0;
+    for (const PlannedOther& o : others) {
+        QString where = pathText(o.path);
+        if (keeping && !o.outputKey.isEmpty() && o.outputKey != o.path.join(QLatin1Char('.')))
+            where += QStringLiteral(" → ") + o.outputKey;
+        const bool written = keeping && o.kept;
+        kept += written ? 1 : 0;
+        const QString state = written ? tr("kept")
+            : !keeping                ? tr("no (not kept)")
+                                      : tr("no: %1").arg(o.why);
+        auto* item = new QTreeWidgetItem({ where, o.summary, state });
+        item->setToolTip(0, where);
+        item->setToolTip(1, o.summary);
+        item->setToolTip(2, state);
+        if (!written)
+            for (int c = 0; c < 3; ++c)
+                item->setForeground(c, QColor(128, 128, 128));
+        if (keeping && !o.kept)
+            item->setForeground(2, QColor(179, 38, 30));
+        items << item;
+    }
+    m_othersView->addTopLevelItems(items);
+    m_othersView->resizeColumnToContents(0);
+    if (m_othersView->columnWidth(0) > 320)
+        m_othersView->setColumnWidth(0, 320);
+    if (others.empty())
+        m_othersNote->setText(tr("No non-tensor entries beside or inside the exported tensors."));
+    else if (!keeping)
+        m_othersNote->setText(
+            tr("Non-tensor entries: %1, not written (check \"Keep non-tensor entries\" to keep them).")
+                .arg(others.size()));
+    else
+        m_othersNote->setText(tr("%1 of %2 non-tensor entries written.").arg(kept).arg(others.size()));
 }
 
 QStringList ExportDialog::problems() const
@@ -747,6 +906,7 @@ bool ExportDialog::saveRecipe(const QString& path, QString* error) const
             *error = f.errorString();
         return false;
     }
+    addRecentRecipe(path);
     return true;
 }
 
@@ -772,6 +932,8 @@ bool ExportDialog::loadRecipe(const QString& path, QString* error)
         return false;
     }
     pushPlan(*plan, NoMerge, tr("Load recipe %1").arg(QFileInfo(path).fileName()));
+    addRecentRecipe(path);
+    rebuildRecentMenu();
     return true;
 }
 
@@ -787,6 +949,7 @@ void ExportDialog::saveRecipeDialog()
             tr("<span style=\"color:#b3261e\">Cannot save the recipe: %1</span>").arg(error.toHtmlEscaped()));
     else
         m_resultLabel->setText(tr("Recipe saved to %1").arg(path.toHtmlEscaped()));
+    rebuildRecentMenu();
 }
 
 void ExportDialog::loadRecipeDialog()

@@ -1208,7 +1208,40 @@ void MainWindow::openExportDialog()
         statusBar()->showMessage(tr("Open a checkpoint to export from"), 4000);
         return;
     }
-    auto* dialog = new ExportDialog(ck, m_sem, this);
+    // The export starts from what the shown tree has selected: modules and tensors of the Model tab (the model
+    // state dict), or a node of the Objects tab (its state dict and key, or another container).
+    ExportSelection selection;
+    auto selectedRows = [](QTreeView* view) {
+        QModelIndexList rows = view->selectionModel()->selectedRows();
+        if (rows.isEmpty() && view->currentIndex().isValid())
+            rows << view->currentIndex().siblingAtColumn(0);
+        return rows;
+    };
+    if (m_tabs->currentWidget() == m_modelPage && m_sem->primary >= 0) {
+        for (const QModelIndex& i : selectedRows(m_modelPage->pane()->view())) {
+            const QString name = i.data(ModuleTreeModel::FullNameRole).toString();
+            if (i.data(ModuleTreeModel::TensorIndexRole).toInt() >= 0)
+                selection.addTensor(name);
+            else
+                selection.addModule(name);
+        }
+    } else if (m_tabs->currentWidget() == m_objectsPage) {
+        for (const QModelIndex& i : selectedRows(m_view)) {
+            const QModelIndex key = i.siblingAtColumn(ObjectTreeModel::KeyColumn);
+            const ExportSelection one = ExportSelection::fromObjectPath(*m_sem,
+                key.data(ObjectTreeModel::PathRole).toStringList(),
+                key.data(ObjectTreeModel::TensorIndexRole).toInt() >= 0, m_view->model()->hasChildren(key));
+            if (one.isEmpty())
+                continue;
+            if (selection.isEmpty())
+                selection = one;
+            else if (one.select == selection.select && !selection.wholeContainer)
+                for (const QString& p : one.include)
+                    if (!selection.include.contains(p))
+                        selection.include << p;
+        }
+    }
+    auto* dialog = new ExportDialog(ck, m_sem, selection, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
 }
