@@ -353,7 +353,16 @@ ExportDialog::ExportDialog(
     m_previewView->header()->setStretchLastSection(false);
     m_previewView->header()->setSectionResizeMode(ExportPreviewTreeModel::KeyColumn, QHeaderView::Interactive);
     m_previewView->header()->setSectionResizeMode(ExportPreviewTreeModel::OutputColumn, QHeaderView::Stretch);
-    m_previewView->setColumnWidth(ExportPreviewTreeModel::KeyColumn, 200);
+    // Wide enough for a cast ("float32 → bfloat16") and any size before they show: the tree opens collapsed, and
+    // sizing to the contents then would see only the top rows.
+    const QFontMetrics fm = fontMetrics();
+    m_previewView->setColumnWidth(ExportPreviewTreeModel::KeyColumn, fm.horizontalAdvance(QStringLiteral("x")) * 26);
+    m_previewView->setColumnWidth(
+        ExportPreviewTreeModel::DtypeColumn, fm.horizontalAdvance(QStringLiteral("float32 → bfloat16")) + 16);
+    m_previewView->setColumnWidth(
+        ExportPreviewTreeModel::ShapeColumn, fm.horizontalAdvance(QStringLiteral("[1024, 1024]")) + 16);
+    m_previewView->setColumnWidth(
+        ExportPreviewTreeModel::BytesColumn, fm.horizontalAdvance(QStringLiteral("999.99 KiB")) + 16);
     m_othersView = new QTreeWidget;
     m_othersView->setObjectName(QStringLiteral("others"));
     m_othersView->setColumnCount(3);
@@ -408,7 +417,7 @@ ExportDialog::ExportDialog(
     split->addWidget(previewBox);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
-    split->setSizes({ 470, 730 });
+    split->setSizes({ 420, 780 });
     split->setChildrenCollapsible(false);
 
     // Destination, progress, buttons.
@@ -725,9 +734,12 @@ void ExportDialog::refreshPreview()
     m_preview->setPlan(m_ck, m_plan, all ? all->tensors : std::vector<PlannedTensor> {}, m_resolved);
     if (keysBefore != m_preview->keyCount() || keysBefore == 0) {
         m_previewView->expandToDepth(0);
-        for (int c : { ExportPreviewTreeModel::DtypeColumn, ExportPreviewTreeModel::ShapeColumn,
-                 ExportPreviewTreeModel::BytesColumn })
-            m_previewView->resizeColumnToContents(c);
+        // The output keys take what is left (a stretched column); a wide shape may take a little more.
+        const int shape = ExportPreviewTreeModel::ShapeColumn;
+        m_previewView->setColumnWidth(shape,
+            std::max(m_previewView->columnWidth(shape),
+                std::min(fontMetrics().horizontalAdvance(QStringLiteral("[32000, 4096, 3]")) + 16,
+                    static_cast<QAbstractItemView*>(m_previewView)->sizeHintForColumn(shape))));
     }
     if (m_plan.keepOthers && m_resolved)
         refreshOthers(m_resolved->others, true);

@@ -38,7 +38,9 @@ struct ExportSelection {
     QStringList select;
     QStringList include;
     bool wholeContainer = false; // the container itself was selected: no include patterns
-    bool isEmpty() const { return select.isEmpty() && include.isEmpty() && !wholeContainer; }
+    // The model state dict as a whole (the Model tab's top row, current by default) is no selection: the last
+    // recipe stays as it was.
+    bool isEmpty() const { return select.isEmpty() && include.isEmpty(); }
     void addModule(const QString& prefix); // "" (the whole state dict) adds nothing
     void addTensor(const QString& key);
     // A node of the object tree: inside a detected state dict, that state dict and the key under it; a container
