@@ -1,6 +1,7 @@
 #include "widgets/exportdialog.h"
 
-#include "widgets/exportpreviewtreemodel.h"
+#include "model/exportpreviewtreemodel.h"
+#include "widgets/exportpreviewstyle.h"
 
 #include "model/dtypecast.h"
 #include "model/latesttask.h"
@@ -344,7 +345,9 @@ ExportDialog::ExportDialog(
     // Preview.
     m_previewView = new QTreeView;
     m_previewView->setObjectName(QStringLiteral("preview"));
-    m_previewView->setModel(m_preview);
+    auto* style = new ExportPreviewStyle(m_previewView);
+    style->setSourceModel(m_preview);
+    m_previewView->setModel(style);
     m_previewView->setUniformRowHeights(true);
     m_previewView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_previewView->setTextElideMode(Qt::ElideMiddle);

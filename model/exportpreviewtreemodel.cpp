@@ -1,9 +1,8 @@
-#include "widgets/exportpreviewtreemodel.h"
+#include "model/exportpreviewtreemodel.h"
 
 #include "model/objectchildren.h"
 #include "model/summary.h"
 
-#include <QColor>
 #include <QHash>
 #include <QRegularExpression>
 #include <QSet>
@@ -14,10 +13,10 @@ namespace ckpt {
 
 namespace {
 
-bool hasGlobCharacter(const QString& key)
-{
-    return key.contains(QLatin1Char('*')) || key.contains(QLatin1Char('?')) || key.startsWith(QLatin1String("re:"));
-}
+    bool hasGlobCharacter(const QString& key)
+    {
+        return key.contains(QLatin1Char('*')) || key.contains(QLatin1Char('?')) || key.startsWith(QLatin1String("re:"));
+    }
 
 } // namespace
 
@@ -83,7 +82,8 @@ void ExportPreviewTreeModel::setPlan(CheckpointPtr ck, const ExportPlan& plan, s
     aggregate();
     for (size_t n = 0; n < m_nodes.size(); ++n)
         if (!m_nodes[n].children.empty()) {
-            const QModelIndex parent = n == 0 ? QModelIndex() : createIndex(m_nodes[n].row, 0, &m_nodes[size_t(m_nodes[n].parent)]);
+            const QModelIndex parent
+                = n == 0 ? QModelIndex() : createIndex(m_nodes[n].row, 0, &m_nodes[size_t(m_nodes[n].parent)]);
             emit dataChanged(index(0, 0, parent), index(int(m_nodes[n].children.size()) - 1, ColumnCount - 1, parent));
         }
 }
@@ -216,9 +216,9 @@ QString ExportPreviewTreeModel::whyNotKept(int entry) const
     const QString& key = m_all[size_t(entry)].sourceKey;
     if (!m_resolvable)
         return tr("The plan does not resolve (see the problems below)");
-    if (!m_plan.include.isEmpty()
-        && std::none_of(m_plan.include.begin(), m_plan.include.end(),
-            [&](const QString& p) { return keyPatternMatches(p, key); }))
+    if (!m_plan.include.isEmpty() && std::none_of(m_plan.include.begin(), m_plan.include.end(), [&](const QString& p) {
+            return keyPatternMatches(p, key);
+        }))
         return tr("No include pattern matches %1").arg(key);
     for (const QString& p : m_plan.exclude)
         if (keyPatternMatches(p, key))
@@ -244,7 +244,8 @@ QVariant ExportPreviewTreeModel::data(const QModelIndex& index, int role) const
     switch (role) {
     case Qt::DisplayRole:
         switch (column) {
-        case KeyColumn: return n->name;
+        case KeyColumn:
+            return n->name;
         case OutputColumn:
             if (leaf)
                 return t->outputKey;
@@ -256,24 +257,26 @@ QVariant ExportPreviewTreeModel::data(const QModelIndex& index, int role) const
                 return {};
             return cast ? QStringLiteral("%1 → %2").arg(dtypeName(info->dtype), dtypeName(t->outputDtype))
                         : dtypeName(info->dtype);
-        case ShapeColumn: return info ? shapeText(info->shape) : QString();
-        case BytesColumn: return formatBytes(leaf && !kept ? n->allBytes : n->bytes);
+        case ShapeColumn:
+            return info ? shapeText(info->shape) : QString();
+        case BytesColumn:
+            return formatBytes(leaf && !kept ? n->allBytes : n->bytes);
         }
         return {};
     case Qt::CheckStateRole:
         if (column != KeyColumn)
             return {};
         return n->kept == 0 ? Qt::Unchecked : n->kept == n->leaves ? Qt::Checked : Qt::PartiallyChecked;
-    case Qt::ForegroundRole:
+    case RowStateRole: {
+        int state = 0;
         if (!kept)
-            return QColor(128, 128, 128);
+            state |= Excluded;
         if (collides)
-            return QColor(179, 38, 30);
+            state |= Collides;
         if ((column == OutputColumn && renamed) || (column == DtypeColumn && cast))
-            return QColor(21, 101, 192);
-        return {};
-    case Qt::BackgroundRole:
-        return collides ? QVariant(QColor(253, 236, 234)) : QVariant();
+            state |= Changed;
+        return state;
+    }
     case Qt::ToolTipRole:
         if (collides)
             return tr("Another tensor is also written as %1: nothing can be exported").arg(t->outputKey);
@@ -290,9 +293,12 @@ QVariant ExportPreviewTreeModel::data(const QModelIndex& index, int role) const
         if (column == BytesColumn)
             return qlonglong(leaf && !kept ? n->allBytes : n->bytes);
         return data(index, Qt::DisplayRole);
-    case SourceKeyRole: return n->key;
-    case KeptRole: return kept;
-    case TensorIndexRole: return t ? t->tensor : -1;
+    case SourceKeyRole:
+        return n->key;
+    case KeptRole:
+        return kept;
+    case TensorIndexRole:
+        return t ? t->tensor : -1;
     }
     return {};
 }
@@ -362,9 +368,9 @@ ExportPlan ExportPreviewTreeModel::planWithChecked(const QModelIndex& index, boo
     if (!next.include.isEmpty()) {
         bool missed = false;
         for (size_t e = 0; e < m_all.size() && !missed; ++e)
-            missed = inRow[e]
-                && std::none_of(next.include.begin(), next.include.end(),
-                    [&](const QString& p) { return keyPatternMatches(p, m_all[e].sourceKey); });
+            missed = inRow[e] && std::none_of(next.include.begin(), next.include.end(), [&](const QString& p) {
+                return keyPatternMatches(p, m_all[e].sourceKey);
+            });
         if (missed) {
             next.include.removeIf([&](const QString& p) { return own.contains(p); });
             next.include << mine;
@@ -418,11 +424,16 @@ QVariant ExportPreviewTreeModel::headerData(int section, Qt::Orientation orienta
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case KeyColumn: return tr("Source key");
-    case OutputColumn: return tr("Output key");
-    case DtypeColumn: return tr("dtype");
-    case ShapeColumn: return tr("Shape");
-    case BytesColumn: return tr("Size");
+    case KeyColumn:
+        return tr("Source key");
+    case OutputColumn:
+        return tr("Output key");
+    case DtypeColumn:
+        return tr("dtype");
+    case ShapeColumn:
+        return tr("Shape");
+    case BytesColumn:
+        return tr("Size");
     }
     return {};
 }
@@ -437,7 +448,9 @@ void ExportPreviewTreeModel::dumpNode(int node, int depth, QString& out) const
         for (int c = 0; c < ColumnCount; ++c)
             cells << data(i.siblingAtColumn(c), Qt::DisplayRole).toString();
         out += QString(2 * depth, QLatin1Char(' '))
-            + (state == Qt::Checked ? QStringLiteral("[x] ") : state == Qt::Unchecked ? QStringLiteral("[ ] ") : QStringLiteral("[~] "))
+            + (state == Qt::Checked          ? QStringLiteral("[x] ")
+                    : state == Qt::Unchecked ? QStringLiteral("[ ] ")
+                                             : QStringLiteral("[~] "))
             + cells.join(QStringLiteral(" | ")) + QLatin1Char('\n');
     }
     for (int c : n.children)

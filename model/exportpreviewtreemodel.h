@@ -14,17 +14,23 @@ namespace ckpt {
 // (modules tri-state), the output key after renaming, the dtype after the cast, shape and size. Excluded keys are
 // unchecked and grey; colliding output keys red. Checking or unchecking a row does not change the plan here: it
 // emits planEditRequested with the plan that keeps or leaves out that row's keys (planWithChecked), and the owner
-// applies it (an undoable step) and calls setPlan again.
-// QtCore only: by the layering rules it belongs in model/ and can move there as it is.
+// applies it (an undoable step) and calls setPlan again. How a state looks (grey, red, blue) is the view's choice
+// (widgets/exportpreviewstyle.h): RowStateRole says what a cell is.
 class ExportPreviewTreeModel : public QAbstractItemModel {
     Q_OBJECT
 public:
     enum Columns { KeyColumn, OutputColumn, DtypeColumn, ShapeColumn, BytesColumn, ColumnCount };
     enum Roles {
         SortRole = Qt::UserRole, // raw numbers for numeric columns (bytes), keys otherwise
-        SourceKeyRole,           // the dotted source key, or the module prefix
-        KeptRole,                // bool: a leaf is written / a module has a key written
-        TensorIndexRole,         // index into Checkpoint::tensors, -1 for modules
+        SourceKeyRole, // the dotted source key, or the module prefix
+        KeptRole, // bool: a leaf is written / a module has a key written
+        TensorIndexRole, // index into Checkpoint::tensors, -1 for modules
+        RowStateRole, // RowState flags of the cell
+    };
+    enum RowState {
+        Excluded = 1, // nothing of the row is written
+        Collides = 2, // another kept tensor is written under the same output key
+        Changed = 4, // this cell differs from the source: the output key renamed, the dtype cast
     };
 
     explicit ExportPreviewTreeModel(QObject* parent = nullptr);
@@ -68,16 +74,16 @@ signals:
 
 private:
     struct Node {
-        QString name;        // last component
-        QString key;         // source key (leaf) or module prefix; empty for the root
+        QString name; // last component
+        QString key; // source key (leaf) or module prefix; empty for the root
         int parent = -1;
         int row = 0;
         std::vector<int> children;
-        int entry = -1;      // leaf: index into m_all
-        int leaves = 0;      // aggregates over the subtree
+        int entry = -1; // leaf: index into m_all
+        int leaves = 0; // aggregates over the subtree
         int kept = 0;
-        std::int64_t bytes = 0;     // output bytes of the kept leaves
-        std::int64_t allBytes = 0;  // output bytes of every leaf
+        std::int64_t bytes = 0; // output bytes of the kept leaves
+        std::int64_t allBytes = 0; // output bytes of every leaf
     };
     void build();
     void aggregate();
@@ -92,9 +98,9 @@ private:
     ExportPlan m_plan;
     bool m_resolvable = false;
     std::vector<PlannedTensor> m_all;
-    std::vector<char> m_kept;         // per entry of m_all
-    std::vector<int> m_uses;          // per entry: kept tensors written under its output key
-    std::vector<Node> m_nodes;        // [0]: the invisible root; children after their parent
+    std::vector<char> m_kept; // per entry of m_all
+    std::vector<int> m_uses; // per entry: kept tensors written under its output key
+    std::vector<Node> m_nodes; // [0]: the invisible root; children after their parent
     int m_keptCount = 0;
 };
 
