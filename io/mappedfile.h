@@ -33,8 +33,12 @@ public:
     {
         return { m_data + offset, size_t(length) };
     }
+    // Copies `length` bytes at `offset` with pread, not through the map: a few header bytes read this way do not
+    // bring the page-cache folio around them into the resident set. False when out of range or the read fails.
+    bool readAt(qint64 offset, void* out, size_t length) const;
     // Tells the kernel a streamed range is done with: its pages leave this process's resident set (they stay in the
     // page cache, and a later read faults them back in). Streaming a file larger than memory then stays small.
+    // Only inside a live MappedFile: any other address (a heap copy, which releasing would zero) is left alone.
     static void releasePages(const void* begin, size_t length);
 
 private:

@@ -273,15 +273,6 @@ Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementVi
     return m;
 }
 
-// A compared tensor's pages leave the resident set (they stay in the page cache): diffing two multi-GB files then
-// holds about one tensor pair resident, not both files. Only a file's own mapped pages, never heap copies.
-void releaseCompared(const Checkpoint& ck, int tensor, const ElementView& v)
-{
-    const int storage = ck.tensors[size_t(tensor)].storage;
-    if (isDense(v) && ck.recordIsMapped(ck.storages[size_t(storage)].record))
-        MappedFile::releasePages(v.base, size_t(v.numel * v.itemSize));
-}
-
 } // namespace
 
 Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkpoint& b, int tensorB, double rtol, double atol,
@@ -291,9 +282,9 @@ Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkp
     const auto vb = elementViewForScan(b, tensorB);
     auto m = compareViews(a, va, vb, rtol, atol, threads, cancel, backend);
     if (va)
-        releaseCompared(a, tensorA, *va);
+        releaseScannedPages(a, tensorA, *va);
     if (vb)
-        releaseCompared(b, tensorB, *vb);
+        releaseScannedPages(b, tensorB, *vb);
     return m;
 }
 

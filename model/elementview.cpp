@@ -121,4 +121,13 @@ void gatherRange(const ElementView& v, std::int64_t begin, std::int64_t count, s
     }
 }
 
+void releaseScannedPages(const Checkpoint& ck, int tensor, const ElementView& v)
+{
+    if (tensor < 0 || size_t(tensor) >= ck.tensors.size() || !isDense(v) || v.numel <= 0)
+        return;
+    const int storage = ck.tensors[size_t(tensor)].storage;
+    if (storage >= 0 && size_t(storage) < ck.storages.size() && ck.recordIsMapped(ck.storages[size_t(storage)].record))
+        MappedFile::releasePages(v.base, size_t(v.numel * v.itemSize));
+}
+
 } // namespace ckpt

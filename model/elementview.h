@@ -37,4 +37,9 @@ inline bool isDense(const ElementView& v)
     return v.shape.size() == 1 && v.stride.front() == 1;
 }
 
+// After a pass over a tensor: its mapped pages leave the resident set (they stay in the page cache), so that a pass
+// over every tensor of a multi-GB file holds about one tensor resident, not the file. Only a file's own mapped
+// pages, never an inflated copy on the heap (which releasing would zero); strided views are left alone.
+void releaseScannedPages(const Checkpoint& ck, int tensor, const ElementView& v);
+
 } // namespace ckpt

@@ -254,14 +254,10 @@ Expected<TensorStats> statsFromPatterns(const Checkpoint& ck, int tensor, const 
     return finish(a, v.numel);
 }
 
-} // namespace
 
-Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
+Expected<TensorStats> statsOfView(
+    const Checkpoint& ck, int tensor, const ElementView& v, int threads, const std::atomic<bool>* cancel)
 {
-    auto view = elementViewForScan(ck, tensor);
-    if (!view)
-        return view.error();
-    const ElementView& v = *view;
     // Small tensors are not worth waking threads for.
     const int workers = v.numel < 4 * kChunk ? 1 : (threads > 0 ? threads : defaultThreadCount());
     if (patternCountable(v))
@@ -300,6 +296,19 @@ Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads
     for (const auto& a : acc)
         all.merge(a);
     return finish(all, v.numel);
+}
+
+} // namespace
+
+// A pass over every tensor (the CLI's stats, the GUI's background job) then holds about one tensor resident.
+Expected<TensorStats> computeStats(const Checkpoint& ck, int tensor, int threads, const std::atomic<bool>* cancel)
+{
+    auto view = elementViewForScan(ck, tensor);
+    if (!view)
+        return view.error();
+    auto stats = statsOfView(ck, tensor, *view, threads, cancel);
+    releaseScannedPages(ck, tensor, *view);
+    return stats;
 }
 
 QJsonObject statsToJson(const TensorStats& s)
