@@ -8,13 +8,18 @@
 
 #include <QTemporaryDir>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 using namespace ckpt;
 
 namespace {
 
-// `mib` MiB of bytes that vary, written in 8 MiB pieces (as torch and our writers write: large page-cache folios).
+// `mib` MiB of bytes that vary, written in 8 MiB pieces, synced and dropped from the page cache: the map then reads
+// it back through readahead, as a checkpoint opened after a while is read, and readahead builds the large folios
+// (pages written just now sit in small ones, where the residue below does not show).
 QString writeSample(const QTemporaryDir& dir, int mib)
 {
     const QString path = dir.filePath(QStringLiteral("sample.bin"));
@@ -28,6 +33,8 @@ QString writeSample(const QTemporaryDir& dir, int mib)
         if (f.write(piece.constData(), qint64(std::min(8, mib - written)) << 20) <= 0)
             return {};
     }
+    if (!f.flush() || fsync(f.handle()) != 0 || posix_fadvise(f.handle(), 0, 0, POSIX_FADV_DONTNEED) != 0)
+        return {};
     return path;
 }
 
@@ -69,10 +76,12 @@ private slots:
             QCOMPARE(out.left(int(length)), bytes.mid(offset, length));
     }
 
-    // Every byte of a 96 MiB file read in 1 MiB chunks that start off page boundaries (as tensor data does, 64 bytes
-    // into a zip record), each released once read; after each release the next chunk's first byte is read, as a
-    // neighbouring thread starting on it would (the export's casts run on several threads): that fault maps pages
-    // of the released chunk again when they share a folio. What stays resident is at most the end of the file.
+    // Every byte of a 96 MiB file read in 1 MiB chunks that start off page boundaries (as tensor data does: 64 bytes
+    // into a zip record that itself starts anywhere), each released once read; after each release the next chunk's
+    // first byte is read, as a neighbouring thread starting on it would (the export's casts run on several threads).
+    // That fault maps pages around it again, released ones of the chunk before included: the fault-around window
+    // and, on recent kernels, the whole readahead folio. Measured on Linux 6.18 (ext4): 10.8 MiB left resident
+    // without the widening, nothing with it. At most a little of the file may stay.
     void releasedChunksLeaveNothingBehind()
     {
         QTemporaryDir dir;
@@ -84,7 +93,7 @@ private slots:
         const std::uint8_t* base = (*file)->bytes().data();
         QVERIFY(test::residentKiB(base) >= 0);
         std::uint64_t sum = 0;
-        const qint64 chunk = 1 << 20, start = 64;
+        const qint64 chunk = 1 << 20, start = (1000 << 10) + 64;
         for (qint64 at = start; at < (*file)->size(); at += chunk) {
             const qint64 n = std::min(chunk, (*file)->size() - at);
             for (qint64 i = 0; i < n; i += 64)
@@ -95,7 +104,7 @@ private slots:
         }
         QVERIFY(sum > 0);
         const qint64 resident = test::residentKiB(base);
-        QVERIFY2(resident <= 3 * 1024 + 128,
+        QVERIFY2(resident <= 1024,
             qPrintable(QStringLiteral("%1 KiB of %2 MiB still resident").arg(resident).arg(mib)));
     }
 

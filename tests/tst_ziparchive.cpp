@@ -13,6 +13,9 @@
 #include <quazipfile.h>
 #include <unzip.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 using namespace ckpt;
 
 class TestZipArchive : public QObject {
@@ -136,6 +139,15 @@ void TestZipArchive::deflatedEntryInflates()
         f.close();
         zip.close();
     }
+    {
+        // Out of the page cache, so that the map reads it back through readahead, in large folios, as it reads a
+        // checkpoint opened after a while (pages just written sit in small ones, where through-the-map headers
+        // would cost little).
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(fsync(f.handle()), 0);
+        QCOMPARE(posix_fadvise(f.handle(), 0, 0, POSIX_FADV_DONTNEED), 0);
+    }
     auto mapped = MappedFile::open(path);
     QVERIFY(mapped);
     auto list = listZipEntries(**mapped);
@@ -148,8 +160,9 @@ void TestZipArchive::deflatedEntryInflates()
 }
 
 // Small entries (dense headers, read through the map), then 24 entries of 1 MiB (sparse: one header per MiB, read
-// with pread), then small ones again. Offsets as QuaZip reads them; of the map, at most the folios of the two dense
-// ends are resident (through the map, each large entry's header brought in the folio around it: up to 2 MiB each).
+// with pread), then small ones again. Offsets as QuaZip reads them. Of the map, only what lies around the two dense
+// ends is resident: measured on Linux 6.18, 140 KiB; reading every header through the map, 1500 KiB (each fault
+// maps the fault-around window or the readahead folio around a header).
 void TestZipArchive::sparseHeadersStayOutOfTheResidentSet()
 {
     QTemporaryDir dir;
@@ -174,6 +187,15 @@ void TestZipArchive::sparseHeadersStayOutOfTheResidentSet()
             add(QStringLiteral("archive/data/tail%1").arg(i), QByteArray(100, char(i)));
         zip.close();
     }
+    {
+        // Out of the page cache, so that the map reads it back through readahead, in large folios, as it reads a
+        // checkpoint opened after a while (pages just written sit in small ones, where through-the-map headers
+        // would cost little).
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(fsync(f.handle()), 0);
+        QCOMPARE(posix_fadvise(f.handle(), 0, 0, POSIX_FADV_DONTNEED), 0);
+    }
     auto mapped = MappedFile::open(path);
     QVERIFY(mapped);
     auto ours = listZipEntries(**mapped);
@@ -182,7 +204,8 @@ void TestZipArchive::sparseHeadersStayOutOfTheResidentSet()
     QCOMPARE(quazipList(path), *ours);
     const qint64 resident = test::residentKiB((*mapped)->bytes().data());
     QVERIFY(resident >= 0);
-    QVERIFY2(resident <= 2 * 2048 + 512, qPrintable(QStringLiteral("%1 KiB of the map resident").arg(resident)));
+    qInfo("%lld KiB of the map resident after listing", qlonglong(resident));
+    QVERIFY2(resident <= 512, qPrintable(QStringLiteral("%1 KiB of the map resident").arg(resident)));
 }
 
 QTEST_GUILESS_MAIN(TestZipArchive)
