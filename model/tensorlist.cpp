@@ -13,6 +13,12 @@ struct Walker {
     size_t budget = 20'000'000; // nodes visited: a pickle can share subtrees exponentially often
     size_t keys = 0;            // path keys stored: what the entries cost in memory
     bool truncated = false;
+    // Subtrees already walked that reach no tensor: a pickle can refer to one big container of plain values many
+    // times (100,000 references to a 100,000-entry dict spent the whole budget, 14 s under ASan, to list nothing).
+    // Only a walk that nothing cut short proves it: a cycle or the depth cap may have hidden a tensor that the same
+    // object reaches when entered from elsewhere.
+    std::vector<bool> tensorFree = std::vector<bool>(g.size());
+    size_t cuts = 0;
 
     void visit(ObjId id)
     {
@@ -31,8 +37,13 @@ struct Walker {
             out.push_back({ path, int(o.integer) });
             return;
         }
-        if (int(onPath.size()) >= kMaxTreeDepth || std::find(onPath.begin(), onPath.end(), id) != onPath.end())
+        if (tensorFree[id])
             return;
+        if (int(onPath.size()) >= kMaxTreeDepth || std::find(onPath.begin(), onPath.end(), id) != onPath.end()) {
+            ++cuts;
+            return;
+        }
+        const size_t listedBefore = out.size(), cutsBefore = cuts;
         onPath.push_back(id);
         for (const auto& child : objectChildren(g, id)) {
             path.push_back(child.key);
@@ -40,6 +51,8 @@ struct Walker {
             path.pop_back();
         }
         onPath.pop_back();
+        if (!truncated && out.size() == listedBefore && cuts == cutsBefore)
+            tensorFree[id] = true;
     }
 };
 
