@@ -198,8 +198,10 @@ std::vector<RenameRule> suggestRules(const QStringList& keysA, const QStringList
 
 namespace {
 
+// release: what to do with each compared window of the two tensors (release their mapped pages), or nothing.
 Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementView>& va, const Expected<ElementView>& vb,
-    double rtol, double atol, int threads, const std::atomic<bool>* cancel, HistBackend backend)
+    double rtol, double atol, int threads, const std::atomic<bool>* cancel, HistBackend backend,
+    const std::function<void(std::int64_t, std::int64_t)>& release)
 {
     if (!va)
         return va.error();
@@ -210,14 +212,26 @@ Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementVi
     const bool sameType = va->dtype == vb->dtype && va->swap == vb->swap;
     PairMetrics m;
     m.identical = true;
-    // The same bytes (one storage seen twice, or two files' identical records) need no decoding.
-    if (sameType && isDense(*va) && isDense(*vb)
-        && (va->base == vb->base || std::memcmp(va->base, vb->base, size_t(va->numel * va->itemSize)) == 0)) {
-        // Identical: the cosine is 1 unless the tensor is all zeros (then it is undefined).
-        const size_t n = size_t(va->numel * va->itemSize);
-        if (n && (va->base[0] != 0 || std::memcmp(va->base, va->base + 1, n - 1) != 0))
-            m.cosine = 1.0;
-        return m;
+    // The same bytes (one storage seen twice, or two files' identical records) need no decoding. Compared a scan
+    // window at a time, each released once compared, so that two multi-GB tensors are never resident whole.
+    if (sameType && isDense(*va) && isDense(*vb)) {
+        const std::int64_t window = scanWindowElements(*va);
+        bool same = true, allZero = true; // identical: the cosine is 1 unless the tensor is all zeros (undefined)
+        for (std::int64_t from = 0; same && from < va->numel; from += window) {
+            const std::int64_t count = std::min(window, va->numel - from);
+            const size_t n = size_t(count * va->itemSize);
+            const std::uint8_t* x = va->base + from * va->itemSize;
+            same = va->base == vb->base || std::memcmp(x, vb->base + from * va->itemSize, n) == 0;
+            if (same && allZero)
+                allZero = x[0] == 0 && (n == 1 || std::memcmp(x, x + 1, n - 1) == 0);
+            if (release)
+                release(from, count);
+        }
+        if (same) {
+            if (va->numel > 0 && !allZero)
+                m.cosine = 1.0;
+            return m;
+        }
     }
 #if CKPTLENS_WITH_CUDA
     if (backend != HistBackend::Cpu && (backend == HistBackend::Cuda || va->numel >= kGpuDiffElements) && cudaHistogramAvailable()) {
@@ -237,8 +251,8 @@ Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementVi
         std::vector<std::uint8_t> rx, ry;
     };
     std::vector<Buffers> buf(static_cast<size_t>(workers));
-    const bool done = parallelChunks(
-        va->numel, kChunk, workers,
+    const bool done = parallelWindows(
+        va->numel, kChunk, scanWindowElements(*va), workers,
         [&](std::int64_t begin, std::int64_t count, int w) {
             Buffers& bw = buf[size_t(w)];
             PairAccumulator& pa = acc[size_t(w)];
@@ -255,7 +269,7 @@ Expected<PairMetrics> compareViews(const Checkpoint& a, const Expected<ElementVi
             decodeRange(*vb, begin, count, bw.y.data());
             pa.add(bw.x.data(), bw.y.data(), count, rtol, atol);
         },
-        cancel);
+        release, cancel);
     if (!done)
         return Error { ErrorKind::Io, a.path, {}, QStringLiteral("cancelled") };
     PairAccumulator all;
@@ -280,7 +294,18 @@ Expected<PairMetrics> comparePair(const Checkpoint& a, int tensorA, const Checkp
 {
     const auto va = elementViewForScan(a, tensorA);
     const auto vb = elementViewForScan(b, tensorB);
-    auto m = compareViews(a, va, vb, rtol, atol, threads, cancel, backend);
+    const auto releaseA = va ? scannedPagesReleaser(a, tensorA, *va) : nullptr;
+    const auto releaseB = vb ? scannedPagesReleaser(b, tensorB, *vb) : nullptr;
+    std::function<void(std::int64_t, std::int64_t)> release;
+    if (releaseA || releaseB)
+        release = [&](std::int64_t begin, std::int64_t count) {
+            if (releaseA)
+                releaseA(begin, count);
+            if (releaseB)
+                releaseB(begin, count);
+        };
+    auto m = compareViews(a, va, vb, rtol, atol, threads, cancel, backend, release);
+    // What a path that does not go by windows read (the GPU's copy), and what a cancelled pass left.
     if (va)
         releaseScannedPages(a, tensorA, *va);
     if (vb)

@@ -2,6 +2,7 @@
 
 #include "model/elementdecode.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ckpt {
@@ -121,13 +122,38 @@ void gatherRange(const ElementView& v, std::int64_t begin, std::int64_t count, s
     }
 }
 
+namespace {
+
+    bool releasable(const Checkpoint& ck, int tensor, const ElementView& v)
+    {
+        if (tensor < 0 || size_t(tensor) >= ck.tensors.size() || !isDense(v) || v.numel <= 0)
+            return false;
+        const int storage = ck.tensors[size_t(tensor)].storage;
+        return storage >= 0 && size_t(storage) < ck.storages.size()
+            && ck.recordIsMapped(ck.storages[size_t(storage)].record);
+    }
+
+} // namespace
+
 void releaseScannedPages(const Checkpoint& ck, int tensor, const ElementView& v)
 {
-    if (tensor < 0 || size_t(tensor) >= ck.tensors.size() || !isDense(v) || v.numel <= 0)
-        return;
-    const int storage = ck.tensors[size_t(tensor)].storage;
-    if (storage >= 0 && size_t(storage) < ck.storages.size() && ck.recordIsMapped(ck.storages[size_t(storage)].record))
+    if (releasable(ck, tensor, v))
         MappedFile::releasePages(v.base, size_t(v.numel * v.itemSize));
+}
+
+std::function<void(std::int64_t, std::int64_t)> scannedPagesReleaser(
+    const Checkpoint& ck, int tensor, const ElementView& v)
+{
+    if (!releasable(ck, tensor, v))
+        return {};
+    return [base = v.base, item = v.itemSize](std::int64_t begin, std::int64_t count) {
+        MappedFile::releasePages(base + begin * item, size_t(count * item));
+    };
+}
+
+std::int64_t scanWindowElements(const ElementView& v)
+{
+    return std::max<std::int64_t>((std::int64_t(32) << 20) / std::max(v.itemSize, 1), 1);
 }
 
 } // namespace ckpt

@@ -2,6 +2,7 @@
 
 #include "io/checkpoint.h"
 
+#include <functional>
 #include <vector>
 
 namespace ckpt {
@@ -41,5 +42,15 @@ inline bool isDense(const ElementView& v)
 // over every tensor of a multi-GB file holds about one tensor resident, not the file. Only a file's own mapped
 // pages, never an inflated copy on the heap (which releasing would zero); strided views are left alone.
 void releaseScannedPages(const Checkpoint& ck, int tensor, const ElementView& v);
+
+// The same for elements [begin, begin + count) only, for parallelWindows' afterWindow: a scan releases each window
+// as it is done. Empty (nothing to release) where releaseScannedPages would leave the tensor alone.
+std::function<void(std::int64_t begin, std::int64_t count)> scannedPagesReleaser(
+    const Checkpoint& ck, int tensor, const ElementView& v);
+
+// How many elements of `v` a scan window holds: 32 MiB of its bytes. What a pass keeps resident of a mapped tensor
+// (with a worker's chunk of the next window), against a pass that spans the whole tensor (205 MB for GPT-2's
+// embedding, tens of GB for a large model's).
+std::int64_t scanWindowElements(const ElementView& v);
 
 } // namespace ckpt

@@ -21,6 +21,7 @@ struct HistRequest {
     HistScale scale = HistScale::Linear;
     HistBackend backend = HistBackend::Auto;
     int threads = 0;
+    bool keepPages = false; // the mapped pages read stay resident (the caller releases them; see ScanPages)
 };
 
 // numpy.histogram's semantics exactly: edges = numpy.linspace(lo, hi, bins + 1) in double; x is in bin i when

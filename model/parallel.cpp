@@ -54,6 +54,29 @@ bool parallelChunks(std::int64_t total, std::int64_t chunk, int threads,
     return !(cancel && cancel->load());
 }
 
+bool parallelWindows(std::int64_t total, std::int64_t chunk, std::int64_t window, int threads,
+    const std::function<void(std::int64_t, std::int64_t, int)>& fn,
+    const std::function<void(std::int64_t, std::int64_t)>& afterWindow, const std::atomic<bool>* cancel)
+{
+    chunk = std::max<std::int64_t>(chunk, 1);
+    window = std::max<std::int64_t>((window + chunk - 1) / chunk, 1) * chunk;
+    if (total <= 0)
+        return !(cancel && cancel->load());
+    // The worker count is fixed by the whole range, as parallelChunks would fix it: a short last window does not
+    // renumber anyone.
+    const int workers = int(std::min<std::int64_t>(threads > 0 ? threads : defaultThreadCount(), (total + chunk - 1) / chunk));
+    for (std::int64_t from = 0; from < total; from += window) {
+        const std::int64_t n = std::min(window, total - from);
+        const bool done = parallelChunks(
+            n, chunk, workers, [&](std::int64_t begin, std::int64_t count, int w) { fn(from + begin, count, w); }, cancel);
+        if (afterWindow)
+            afterWindow(from, n);
+        if (!done)
+            return false;
+    }
+    return !(cancel && cancel->load());
+}
+
 struct WorkerPool::Job {
     const Fn* fn = nullptr;
     std::int64_t total = 0, chunk = 1, chunks = 0;

@@ -17,6 +17,15 @@ bool parallelChunks(std::int64_t total, std::int64_t chunk, int threads,
     const std::function<void(std::int64_t begin, std::int64_t count, int worker)>& fn,
     const std::atomic<bool>* cancel = nullptr);
 
+// parallelChunks over [0, total) one window of `window` elements after another (rounded up to whole chunks), with
+// afterWindow(begin, count) called between them, once every chunk of the window is done and before the next one
+// starts. Scans of a mapped tensor release each window's pages there: a pass over a multi-GB tensor then holds one
+// window resident, not the tensor. Workers are numbered the same in every window. False when cancelled.
+bool parallelWindows(std::int64_t total, std::int64_t chunk, std::int64_t window, int threads,
+    const std::function<void(std::int64_t begin, std::int64_t count, int worker)>& fn,
+    const std::function<void(std::int64_t begin, std::int64_t count)>& afterWindow,
+    const std::atomic<bool>* cancel = nullptr);
+
 int defaultThreadCount();
 
 // parallelChunks on threads that stay: for callers that split many short pieces of work in a row (a 64 MiB chunk

@@ -27,7 +27,8 @@ bool patternCountable(const ElementView& v)
 }
 
 // Counts of each bit pattern (as stored: a big-endian file's patterns are decoded with its byte order below).
-std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int workers, const std::atomic<bool>* cancel)
+std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int workers, const std::atomic<bool>* cancel,
+    const std::function<void(std::int64_t, std::int64_t)>& afterWindow)
 {
     const size_t patterns = size_t(1) << (8 * v.itemSize);
     // 32-bit counters keep a worker's table in cache; chunks are far below 2^32 elements and are folded into the
@@ -47,7 +48,8 @@ std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int
         l.pending = 0;
     };
     const bool dense = isDense(v);
-    if (!parallelChunks(v.numel, std::int64_t(1) << 18, workers, [&](std::int64_t begin, std::int64_t count, int w) {
+    const std::int64_t window = afterWindow ? scanWindowElements(v) : v.numel;
+    if (!parallelWindows(v.numel, std::int64_t(1) << 18, window, workers, [&](std::int64_t begin, std::int64_t count, int w) {
             Local& l = local[size_t(w)];
             if (l.counts.empty()) {
                 l.counts.assign(patterns, 0);
@@ -73,7 +75,7 @@ std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int
                     ++c[h];
                 }
             }
-        }, cancel))
+        }, afterWindow, cancel))
         return std::nullopt;
     std::vector<std::int64_t> all(patterns, 0);
     for (Local& l : local) {

@@ -3,6 +3,7 @@
 #include "model/elementview.h"
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -17,8 +18,10 @@ namespace ckpt {
 bool patternCountable(const ElementView& v);
 
 // The count of each bit pattern, indexed by the pattern's bytes as they lie in memory read as a little-endian
-// integer. Empty when cancelled.
-std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int workers, const std::atomic<bool>* cancel);
+// integer. Empty when cancelled. With afterWindow, the pass goes in scan windows (parallelWindows) and calls it
+// after each: a caller releases the window's pages there.
+std::optional<std::vector<std::int64_t>> countPatterns(const ElementView& v, int workers, const std::atomic<bool>* cancel,
+    const std::function<void(std::int64_t begin, std::int64_t count)>& afterWindow = {});
 
 // The decoded value of each pattern (same indexing), with the view's dtype and byte order.
 std::vector<double> patternValues(const ElementView& v);

@@ -100,11 +100,20 @@ Expected<std::vector<TensorProfile>> profileTensors(const Checkpoint& ck, const 
         r.range = rangeOf(out[size_t(i)]);
         r.backend = HistBackend::Cpu;
         r.threads = threads;
+        r.keepPages = true; // released with its group
         auto h = computeHistogram(ck, order[size_t(i)], r, cancel);
         if (h)
             out[size_t(i)].histogram = std::move(*h);
         else if (out[size_t(i)].error.isEmpty())
             out[size_t(i)].error = h.error().message();
+    };
+
+    // A group's pages stay resident from its statistics to its histograms (one read of the page cache, not two),
+    // then leave: the pass holds about a group (or its largest tensor) resident, not the file.
+    auto releaseGroup = [&](const std::vector<int>& group) {
+        for (int i : group)
+            if (views[size_t(i)])
+                releaseScannedPages(ck, order[size_t(i)], *views[size_t(i)]);
     };
 
     int done = int(order.size());
@@ -133,6 +142,7 @@ Expected<std::vector<TensorProfile>> profileTensors(const Checkpoint& ck, const 
             }
         }
         forEach(rest, numel, request.threads, cancel, cpuHistogram);
+        releaseGroup(f.group);
         done += int(f.group.size());
         if (progress)
             progress(done, total);
@@ -142,7 +152,7 @@ Expected<std::vector<TensorProfile>> profileTensors(const Checkpoint& ck, const 
         if (cancel && cancel->load())
             break;
         forEach(group, numel, request.threads, cancel, [&](int i, int threads) {
-            auto s = computeStats(ck, order[size_t(i)], threads, cancel);
+            auto s = computeStats(ck, order[size_t(i)], threads, cancel, ScanPages::Keep);
             if (s)
                 out[size_t(i)].stats = *s;
             else
@@ -169,6 +179,7 @@ Expected<std::vector<TensorProfile>> profileTensors(const Checkpoint& ck, const 
         }
 #endif
         forEach(binnable, numel, request.threads, cancel, cpuHistogram);
+        releaseGroup(group);
         done += int(group.size());
         if (progress)
             progress(done, total);

@@ -1,5 +1,6 @@
 // parallelChunks and WorkerPool hand out every chunk exactly once, whatever the thread count, chunk size and total,
-// over many runs in a row on one pool (the CUDA backend gathers each 64 MiB chunk this way).
+// over many runs in a row on one pool (the CUDA backend gathers each 64 MiB chunk this way); parallelWindows does
+// the same one window after another, with its callback between windows (scans release pages there).
 #include "model/parallel.h"
 
 #include <QtTest>
@@ -14,6 +15,8 @@ private slots:
     void everyChunkOnce_data();
     void everyChunkOnce();
     void exceptionWaitsForEveryChunk();
+    void windowsOneAfterAnother_data();
+    void windowsOneAfterAnother();
 };
 
 void TestParallel::everyChunkOnce_data()
@@ -78,6 +81,61 @@ void TestParallel::exceptionWaitsForEveryChunk()
     std::atomic<int> after { 0 };
     pool.run(100, 1, [&](std::int64_t, std::int64_t, int) { ++after; });
     QCOMPARE(after.load(), 100);
+}
+
+void TestParallel::windowsOneAfterAnother_data()
+{
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<qint64>("total");
+    QTest::addColumn<qint64>("chunk");
+    QTest::addColumn<qint64>("window");
+    for (int threads : { 1, 2, 5 })
+        for (qint64 total : { qint64(0), qint64(1), qint64(1000), qint64(100'003) })
+            for (auto [chunk, window] : { std::pair<qint64, qint64>(3, 1), std::pair<qint64, qint64>(3, 10),
+                     std::pair<qint64, qint64>(4096, 10'000), std::pair<qint64, qint64>(4096, 1 << 20) })
+                QTest::addRow("threads=%d total=%lld chunk=%lld window=%lld", threads, total, chunk, window)
+                    << threads << total << chunk << window;
+}
+
+// Every element once; windows in order, whole chunks each (a window rounds up to chunks), contiguous from 0 to the
+// end; when a window's callback runs, every element of it is done and none after it has started; chunks never
+// straddle a window; worker numbers stay below the thread count.
+void TestParallel::windowsOneAfterAnother()
+{
+    QFETCH(int, threads);
+    QFETCH(qint64, total);
+    QFETCH(qint64, chunk);
+    QFETCH(qint64, window);
+    const qint64 rounded = (window + chunk - 1) / chunk * chunk;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(total));
+    std::atomic<qint64> windowEnd { std::min(rounded, total) };
+    std::atomic<bool> straddled { false }, badWorker { false };
+    qint64 next = 0;
+    bool ordered = true;
+    const bool ok = parallelWindows(
+        total, chunk, window, threads,
+        [&](std::int64_t begin, std::int64_t count, int worker) {
+            badWorker = badWorker || worker < 0 || worker >= threads;
+            straddled = straddled || begin < windowEnd - rounded || begin + count > windowEnd;
+            for (std::int64_t i = begin; i < begin + count; ++i)
+                hits[size_t(i)].fetch_add(1);
+        },
+        [&](std::int64_t begin, std::int64_t count) {
+            ordered = ordered && begin == next && (count == rounded || begin + count == total);
+            for (qint64 i = begin; i < begin + count && ordered; ++i)
+                ordered = hits[size_t(i)].load() == 1;
+            for (qint64 i = begin + count; i < total && ordered; ++i)
+                ordered = hits[size_t(i)].load() == 0;
+            next = begin + count;
+            windowEnd = std::min(next + rounded, total);
+        });
+    QVERIFY(ok);
+    QVERIFY(ordered);
+    QVERIFY(!straddled);
+    QVERIFY(!badWorker);
+    QCOMPARE(next, total);
+    for (qint64 i = 0; i < total; ++i)
+        QVERIFY2(hits[size_t(i)].load() == 1, qPrintable(QStringLiteral("element %1").arg(i)));
 }
 
 QTEST_GUILESS_MAIN(TestParallel)
