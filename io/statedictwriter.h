@@ -60,8 +60,10 @@ struct WriteReport {
 using ReadBackCheck = std::function<std::optional<QString>(const QString& readablePath, const WriteReport& report)>;
 
 // torch.save's zip layout (torch >= 1.6, as 2.x writes it): records under archive/, data.pkl at protocol 2 with
-// _rebuild_tensor_v2 (v3 for dtypes without a typed storage class) and persistent storage ids, data/<n> stored
-// uncompressed at 64-byte aligned offsets, zip64 where needed. Loadable by torch.load(weights_only=True).
+// _rebuild_tensor_v2 (v3 for dtypes without a typed storage class) and persistent storage ids numbered in the
+// order the pickle first names them, data/<n> stored uncompressed at 64-byte aligned offsets in that order, each
+// followed by its data descriptor, zip64 where needed: miniz's layout to the byte, which torch >= 2.6 may assume
+// rather than read (see ZipOut::begin). Loadable by torch.load(weights_only=True) and with mmap=True.
 Expected<WriteReport> writeTorchZip(const QString& path, const StateDictOut& sd, const Progress& progress = {},
     const std::atomic<bool>* cancel = nullptr, const ReadBackCheck& check = {});
 // The same into an opened OutputFile, left unsealed and uncommitted (several files can then be checked before any

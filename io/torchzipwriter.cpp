@@ -14,6 +14,21 @@ namespace {
 class PickleOut {
 public:
     QByteArray bytes;
+    // Persistent storage keys in the order the pickle first names the storages, as torch.save numbers them: its
+    // loader may take each storage's record to follow the previous one's (see ZipOut::begin), so data/<k> is
+    // written in key order. storageOfKey[k] is the StateDictOut storage index behind key k.
+    std::vector<int> keyOfStorage, storageOfKey;
+    int key(int storage)
+    {
+        if (size_t(storage) >= keyOfStorage.size())
+            keyOfStorage.resize(size_t(storage) + 1, -1);
+        int& k = keyOfStorage[size_t(storage)];
+        if (k < 0) {
+            k = int(storageOfKey.size());
+            storageOfKey.push_back(storage);
+        }
+        return k;
+    }
     void op(char c) { bytes += c; }
     void global(const char* module, const char* name)
     {
@@ -117,6 +132,7 @@ void put64(QByteArray& b, quint64 v)
 }
 
 constexpr quint32 kMax32 = 0xFFFFFFFF;
+constexpr quint16 kDescriptor = 0x0008, kUtf8 = 0x0800; // general purpose flags: data descriptor, UTF-8 names
 
 class ZipOut {
 public:
@@ -125,30 +141,40 @@ public:
     {
     }
 
-    // Local header for a record of `size` bytes; returns false on a write failure. The CRC is patched in later.
+    // Local header for a record of `size` bytes, laid out byte for byte as torch's miniz writer lays it out
+    // (mz_zip_writer_add_mem_ex_v2 through PyTorchStreamWriter::writeRecord): the CRC and sizes follow the data in
+    // a data descriptor (flag bit 3; none for an empty record), a zip64 extra field when the size or the header's
+    // own offset passes 4 GiB, then the 'FB' padding field up to the next 64-byte boundary. The layout matters
+    // beyond the bytes being readable: torch >= 2.6 loading a file whose .format_version is 1 may compute every
+    // storage's offset from the previous one instead of reading its header (torch.load(map_location="meta"),
+    // torch.utils.serialization.config.load.calculate_storage_offsets, serialization.py _get_offset), and reads
+    // the wrong bytes, silently, from any other layout. Returns false on a write failure.
     bool begin(const QByteArray& name, qint64 size)
     {
         Entry e { name, m_f.pos(), size, 0 };
-        const bool big = size >= qint64(kMax32);
+        const bool bigSize = size >= qint64(kMax32), bigOffset = e.headerOffset >= qint64(kMax32);
         QByteArray h;
         put32(h, 0x04034b50);
-        put16(h, big ? 45 : 20);
-        put16(h, 0); // no data descriptor: sizes and CRC are final in this header
+        put16(h, 0);                                    // version needed: 0, as miniz writes it
+        put16(h, size > 0 ? kUtf8 | kDescriptor : kUtf8);
         put16(h, 0); // stored
+        put16(h, 0); // time and date 0, as torch writes them
         put16(h, 0);
-        put16(h, 0x21); // 1980-01-01, as torch writes
-        put32(h, 0);    // CRC, patched
-        put32(h, big ? kMax32 : quint32(size));
-        put32(h, big ? kMax32 : quint32(size));
+        put32(h, 0); // CRC and sizes: in the data descriptor
+        put32(h, 0);
+        put32(h, 0);
         put16(h, quint16(name.size()));
         QByteArray extra;
-        if (big) {
+        if (bigSize || bigOffset) {
             put16(extra, 1);
-            put16(extra, 16);
-            put64(extra, quint64(size));
-            put64(extra, quint64(size));
+            put16(extra, quint16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)));
+            if (bigSize) {
+                put64(extra, quint64(size));
+                put64(extra, quint64(size));
+            }
+            if (bigOffset)
+                put64(extra, quint64(e.headerOffset));
         }
-        // 'FB' padding field so the data starts on a 64-byte boundary (torch mmaps records).
         const qint64 base = e.headerOffset + 30 + name.size() + extra.size() + 4;
         const qint64 pad = (64 - base % 64) % 64;
         put16(extra, 0x4246); // "FB"
@@ -161,14 +187,25 @@ public:
         return m_f.write(h.constData(), h.size());
     }
 
-    // Patches the record's CRC into its local header (the central directory gets it in finish()).
+    // The data descriptor after the record's data: 24 bytes (64-bit sizes) where the local header has a zip64
+    // field, 16 otherwise, none for an empty record (miniz sets bit 3 only for records with data).
     bool end(quint32 crcOfData)
     {
         Entry& e = m_entries.back();
         e.crc = crcOfData;
-        QByteArray crc;
-        put32(crc, e.crc);
-        return m_f.writeAt(e.headerOffset + 14, crc.constData(), 4);
+        if (e.size == 0)
+            return true;
+        QByteArray d;
+        put32(d, 0x08074b50);
+        put32(d, e.crc);
+        if (e.size >= qint64(kMax32) || e.headerOffset >= qint64(kMax32)) {
+            put64(d, quint64(e.size));
+            put64(d, quint64(e.size));
+        } else {
+            put32(d, quint32(e.size));
+            put32(d, quint32(e.size));
+        }
+        return m_f.write(d.constData(), d.size());
     }
     bool record(const QByteArray& name, const QByteArray& bytes)
     {
@@ -195,10 +232,10 @@ public:
             put32(cd, 0x02014b50);
             put16(cd, 45);
             put16(cd, (bigSize || bigOffset) ? 45 : 20);
+            put16(cd, e.size > 0 ? kUtf8 | kDescriptor : kUtf8); // as in the local header
             put16(cd, 0);
             put16(cd, 0);
             put16(cd, 0);
-            put16(cd, 0x21);
             put32(cd, e.crc);
             put32(cd, bigSize ? kMax32 : quint32(e.size));
             put32(cd, bigSize ? kMax32 : quint32(e.size));
@@ -265,7 +302,7 @@ void tensorItems(PickleOut& p, const StateDictOut& sd)
             p.op('(');
             p.str(QStringLiteral("storage"));
             p.global("torch", cls ? cls : "UntypedStorage");
-            p.str(QString::number(t.storage));
+            p.str(QString::number(p.key(t.storage)));
             p.str(QStringLiteral("cpu"));
             p.integer(cls ? s.numel : s.numel * dtypeItemSize(s.dtype));
             p.op('t');
@@ -384,9 +421,10 @@ QStringList stateDictPath(const PlainValue& layout)
     return {};
 }
 
-QByteArray torchStateDictPickle(const StateDictOut& sd)
+namespace {
+
+void pickleStateDict(PickleOut& p, const StateDictOut& sd)
 {
-    PickleOut p;
     p.op(char(0x80));
     p.op(2);
     if (sd.layout) {
@@ -398,6 +436,14 @@ QByteArray torchStateDictPickle(const StateDictOut& sd)
         tensorItems(p, sd);
     }
     p.op('.');
+}
+
+} // namespace
+
+QByteArray torchStateDictPickle(const StateDictOut& sd)
+{
+    PickleOut p;
+    pickleStateDict(p, sd);
     return p.bytes;
 }
 
@@ -415,12 +461,19 @@ Expected<WriteReport> writeTorchZip(OutputFile& f, const StateDictOut& sd, const
     const QByteArray prefix = "archive/";
     std::int64_t done = 0;
     WriteReport report;
-    bool ok = zip.record(prefix + "data.pkl", torchStateDictPickle(sd)) && zip.record(prefix + ".format_version", "1")
+    PickleOut pickle;
+    pickleStateDict(pickle, sd);
+    // Storages no tensor names (none come from the exporter) go last, after every key the loader walks.
+    for (size_t s = 0; s < sd.storages.size(); ++s)
+        pickle.key(int(s));
+    report.storageCrc.assign(sd.storages.size(), 0);
+    bool ok = zip.record(prefix + "data.pkl", pickle.bytes) && zip.record(prefix + ".format_version", "1")
         && zip.record(prefix + ".storage_alignment", "64") && zip.record(prefix + "byteorder", "little");
-    for (size_t s = 0; ok && s < sd.storages.size(); ++s) {
+    for (size_t k = 0; ok && k < pickle.storageOfKey.size(); ++k) {
+        const size_t s = size_t(pickle.storageOfKey[k]);
         const StorageOut& st = sd.storages[s];
         const qint64 nbytes = st.numel * dtypeItemSize(st.dtype);
-        ok = zip.begin(prefix + "data/" + QByteArray::number(qulonglong(s)), nbytes);
+        ok = zip.begin(prefix + "data/" + QByteArray::number(qulonglong(k)), nbytes);
         const std::int64_t before = done;
         QString why;
         std::uint32_t crc = 0;
@@ -433,7 +486,7 @@ Expected<WriteReport> writeTorchZip(OutputFile& f, const StateDictOut& sd, const
             return Error { ErrorKind::Io, path, QStringLiteral("storage %1").arg(s), why };
         ok = ok && zip.end(crc);
         if (ok)
-            report.storageCrc.push_back(crc);
+            report.storageCrc[s] = crc;
     }
     const QByteArray serial = QByteArray::number(QRandomGenerator::global()->generate64());
     ok = ok && zip.record(prefix + "version", "3\n") && zip.record(prefix + ".data/serialization_id", serial) && zip.finish();

@@ -11,6 +11,7 @@ Exits 0 and prints OK, or prints what differs and exits 1.
 """
 import collections
 import fnmatch
+import io
 import json
 import os
 import pickle
@@ -164,6 +165,94 @@ def check_torch_zip(path):
     return problems
 
 
+def storage_walk(pkl):
+    """The storages data.pkl names, in the order torch's unpickler first asks for them: [(key, nbytes)]."""
+    walk, seen = [], set()
+
+    class Walker(pickle.Unpickler):
+        def find_class(self, module, name):
+            if module == "torch" and name.endswith("Storage"):
+                return ("storage", 1 if name == "UntypedStorage" else
+                        torch._utils._element_size(torch.serialization.StorageType(name).dtype))
+            if (module, name) == ("collections", "OrderedDict"):
+                return collections.OrderedDict
+            if (module, name) == ("_codecs", "encode"):
+                return lambda text, encoding: text.encode(encoding)
+            if module == "torch":  # a dtype for _rebuild_tensor_v3
+                return getattr(torch, name)
+            return lambda *args: None  # _rebuild_tensor_v2 / v3: only its persistent ids matter here
+
+        def persistent_load(self, pid):
+            _, (_, item_size), key, _, numel = pid[:5]
+            if key not in seen:
+                seen.add(key)
+                walk.append((key, numel * item_size))
+            return None
+
+    Walker(io.BytesIO(pkl)).load()
+    return walk
+
+
+def check_storage_offsets(path):
+    """torch >= 2.6 may not read a storage record's local header at all: for a file whose .format_version is 1,
+    torch.load(map_location="meta") and config.load.calculate_storage_offsets compute each storage's offset from
+    the previous one's end, assuming miniz's layout (serialization.py _get_offset, ported here: the first storage
+    is key 0, each next key's header follows the previous data and its data descriptor of 16 bytes, 24 with zip64,
+    none for an empty record; inline_container.cc getPadding places the data after the zip64 and 'FB' extra
+    fields on the alignment). A file laid out otherwise loads the wrong bytes without an error, so every computed
+    offset must equal the one its local header gives (get_record_offset)."""
+    problems = []
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        infos = z.infolist()
+        prefix = infos[0].filename.split("/")[0] + "/"
+        by_name = {i.filename[len(prefix):]: i for i in infos}
+        alignment = int(z.read(prefix + ".storage_alignment")) if ".storage_alignment" in by_name else 64
+
+        def record_offset(name):
+            f.seek(by_name[name].header_offset)
+            local = f.read(30)
+            return by_name[name].header_offset + 30 + struct.unpack("<H", local[26:28])[0] + \
+                struct.unpack("<H", local[28:30])[0]
+
+        def offset_no_read(cursor, full_name, size):
+            start = cursor + 30 + len(full_name.encode()) + 4
+            if size >= 0xFFFFFFFF or cursor >= 0xFFFFFFFF:
+                start += 4 + (16 if size >= 0xFFFFFFFF else 0) + (8 if cursor >= 0xFFFFFFFF else 0)
+            return start + (alignment - start % alignment) % alignment
+
+        current = None
+        for key, nbytes in storage_walk(z.read(prefix + "data.pkl")):
+            name = f"data/{key}"
+            if name not in by_name:
+                problems.append(f"{path}: no record {name}")
+                break
+            if current is None:
+                if key != "0":
+                    problems.append(f"{path}: the first storage loaded is {key!r}, torch expects '0'")
+                    break
+                header, offset = by_name[name].header_offset, record_offset(name)
+            else:
+                header, offset = current, offset_no_read(current, prefix + name, nbytes)
+            if offset != record_offset(name):
+                problems.append(f"{path}: {name} computed at {offset}, its header puts it at {record_offset(name)}")
+                break
+            current = offset + nbytes
+            if nbytes > 0:
+                current += 24 if header >= 0xFFFFFFFF or nbytes >= 0xFFFFFFFF else 16
+    return problems
+
+
+def check_offsets_emulation():
+    """The emulation above must accept torch's own file (a control: the layout rules are torch's, not ours)."""
+    import tempfile
+    w = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    sd = collections.OrderedDict([("w", w), ("tied", w), ("empty", torch.zeros(0)), ("b", torch.ones(5).bfloat16()),
+                                  ("i", torch.arange(3)), ("odd", torch.ones(7, dtype=torch.uint8))])
+    with tempfile.TemporaryDirectory() as d:
+        torch.save(sd, os.path.join(d, "t.pt"))
+        return [f"control (torch.save's own file): {p}" for p in check_storage_offsets(os.path.join(d, "t.pt"))]
+
+
 ALLOWED_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"), ("_codecs", "encode")} | \
     {("torch", n) for n in dir(torch) if n.endswith("Storage")}
 
@@ -196,7 +285,7 @@ def main():
             idx = json.load(fh)
         weight_map = idx["weight_map"]
         files = [os.path.join(os.path.dirname(output), f) for f in sorted(set(weight_map.values()))]
-    problems = []
+    problems = check_offsets_emulation() if plan["format"] != "safetensors" else []
     got = collections.OrderedDict()
     keep = plan.get("keep_others", False)
     beside, inside = expected_others(source, plan) if keep else ([], {})
@@ -215,6 +304,7 @@ def main():
                 got[name] = (dt, shape, b, None, f)
         else:
             problems += check_torch_zip(f)
+            problems += check_storage_offsets(f)
             sd, why = load_torch(f)
             problems += why
             if keep and weight_map is None:
