@@ -6,7 +6,10 @@ usage: verify_export.py SOURCE PLAN.json OUTPUT
 PLAN.json is the export recipe with "select" filled in. torch loads SOURCE, selects, filters, renames and casts
 as the plan says; OUTPUT (or the shards listed by OUTPUT.index.json) must hold exactly those tensors, in that
 order for single files, bit for bit. torch files are read with torch.load(weights_only=True); safetensors files
-with an independent reader written here with the standard library and numpy (never with Checkpoint Lens).
+with an independent reader written here with the standard library and numpy (never with Checkpoint Lens). torch
+files are also loaded the way torch >= 2.1 does with mmap=True (the file mapped whole, storages sliced at their
+records' offsets) and their offsets computed the way torch >= 2.6 may instead of reading headers; both must give
+torch.load's tensors, since only Debian's torch 1.13 is here to run.
 Exits 0 and prints OK, or prints what differs and exits 1.
 """
 import collections
@@ -242,6 +245,57 @@ def check_storage_offsets(path):
     return problems
 
 
+def load_like_mmap(path):
+    """torch.load(path, mmap=True) as torch >= 2.1 does it, from this torch's parts: the whole file mapped as one
+    UntypedStorage, each storage the slice at its record's offset (serialization.py _load with overall_storage,
+    get_record_offset reading the local header), no record extracted. None where this torch lacks a part the file
+    needs (_rebuild_tensor_v3 for float8 on 1.13)."""
+    overall = torch.UntypedStorage.from_file(path, False, os.path.getsize(path))
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        prefix = z.infolist()[0].filename.split("/")[0] + "/"
+
+        def record_offset(name):
+            info = z.getinfo(prefix + name)
+            f.seek(info.header_offset)
+            local = f.read(30)
+            return info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
+
+        loaded = {}
+
+        class Loader(pickle.Unpickler):
+            def find_class(self, module, name):
+                if module == "torch" and name.endswith("Storage"):
+                    return torch.uint8 if name == "UntypedStorage" else torch.serialization.StorageType(name).dtype
+                return super().find_class(module, name)
+
+            def persistent_load(self, pid):
+                _, dtype, key, _, numel = pid[:5]
+                if key not in loaded:
+                    offset, nbytes = record_offset(f"data/{key}"), numel * torch._utils._element_size(dtype)
+                    loaded[key] = torch.storage.TypedStorage(wrap_storage=overall[offset:offset + nbytes], dtype=dtype)
+                return loaded[key]
+
+        try:
+            return Loader(io.BytesIO(z.read(prefix + "data.pkl"))).load()
+        except AttributeError as e:
+            if "_rebuild_tensor_v3" in str(e):
+                return None
+            raise
+
+
+def check_mmap_load(path, loaded):
+    """Every tensor of load_like_mmap(path) equals torch.load's, in the same place, bit for bit."""
+    mapped = load_like_mmap(path)
+    if mapped is None:
+        return []
+    a = [(k, t) for k, t in flatten(mapped) if isinstance(t, torch.Tensor)]
+    b = [(k, t) for k, t in flatten(loaded) if isinstance(t, torch.Tensor)]
+    if [k for k, _ in a] != [k for k, _ in b]:
+        return [f"{path}: mapped as mmap=True, the tensors are {[k for k, _ in a][:5]}, torch.load has {[k for k, _ in b][:5]}"]
+    return [f"{path}: {k} mapped as mmap=True differs from torch.load's" for (k, x), (_, y) in zip(a, b)
+            if x.dtype != y.dtype or x.shape != y.shape or x.stride() != y.stride() or raw(x) != raw(y)]
+
+
 def check_offsets_emulation():
     """The emulation above must accept torch's own file (a control: the layout rules are torch's, not ours)."""
     import tempfile
@@ -307,6 +361,7 @@ def main():
             problems += check_storage_offsets(f)
             sd, why = load_torch(f)
             problems += why
+            problems += check_mmap_load(f, sd)
             if keep and weight_map is None:
                 # The state dict at its path, the kept entries around it as in the source.
                 for level, k in zip(beside, plan["select"]):
