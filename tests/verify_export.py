@@ -145,6 +145,14 @@ def read_safetensors(path):
     return result, metadata
 
 
+def record_data_offset(f, info):
+    """Where a zip record's data starts: after its local header's name and extra field, as torch's
+    get_record_offset reads it (the central directory's extra field may differ in length)."""
+    f.seek(info.header_offset)
+    local = f.read(30)
+    return info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
+
+
 def check_torch_zip(path):
     """torch.save's layout: one folder, stored records, data/ records on 64-byte boundaries, version, byteorder."""
     problems = []
@@ -160,9 +168,7 @@ def check_torch_zip(path):
         for i in infos:
             if i.compress_type != zipfile.ZIP_STORED:
                 problems.append(f"{i.filename}: compressed")
-            f.seek(i.header_offset)
-            local = f.read(30)
-            start = i.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
+            start = record_data_offset(f, i)
             if "/data/" in i.filename and start % 64:
                 problems.append(f"{i.filename}: data at {start}, not on 64 bytes")
     return problems
@@ -212,10 +218,7 @@ def check_storage_offsets(path):
         alignment = int(z.read(prefix + ".storage_alignment")) if ".storage_alignment" in by_name else 64
 
         def record_offset(name):
-            f.seek(by_name[name].header_offset)
-            local = f.read(30)
-            return by_name[name].header_offset + 30 + struct.unpack("<H", local[26:28])[0] + \
-                struct.unpack("<H", local[28:30])[0]
+            return record_data_offset(f, by_name[name])
 
         def offset_no_read(cursor, full_name, size):
             start = cursor + 30 + len(full_name.encode()) + 4
@@ -255,10 +258,7 @@ def load_like_mmap(path):
         prefix = z.infolist()[0].filename.split("/")[0] + "/"
 
         def record_offset(name):
-            info = z.getinfo(prefix + name)
-            f.seek(info.header_offset)
-            local = f.read(30)
-            return info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
+            return record_data_offset(f, z.getinfo(prefix + name))
 
         loaded = {}
 
