@@ -108,13 +108,6 @@ const char* storageClass(DType t)
 
 // ---- zip records: stored, local headers padded so data starts on 64 bytes, zip64 when past 4 GiB
 
-struct Entry {
-    QByteArray name;
-    qint64 headerOffset = 0;
-    qint64 size = 0;
-    quint32 crc = 0;
-};
-
 void put16(QByteArray& b, quint16 v)
 {
     b += char(v & 0xff);
@@ -134,6 +127,35 @@ void put64(QByteArray& b, quint64 v)
 constexpr quint32 kMax32 = 0xFFFFFFFF;
 constexpr quint16 kDescriptor = 0x0008, kUtf8 = 0x0800; // general purpose flags: data descriptor, UTF-8 names
 
+struct Entry {
+    QByteArray name;
+    qint64 headerOffset = 0;
+    qint64 size = 0;
+    quint32 crc = 0;
+
+    bool bigSize() const { return size >= qint64(kMax32); }
+    bool bigOffset() const { return headerOffset >= qint64(kMax32); }
+    // miniz sets bit 3 (a data descriptor follows) only for records with data.
+    quint16 flags() const { return size > 0 ? kUtf8 | kDescriptor : kUtf8; }
+    // The zip64 extra field, the same in the local header and the central directory (miniz writes the header's
+    // offset into both): 64-bit sizes where the size passes 4 GiB, the offset where it does; empty below both.
+    QByteArray zip64Extra() const
+    {
+        QByteArray extra;
+        if (!bigSize() && !bigOffset())
+            return extra;
+        put16(extra, 1);
+        put16(extra, quint16((bigSize() ? 16 : 0) + (bigOffset() ? 8 : 0)));
+        if (bigSize()) {
+            put64(extra, quint64(size));
+            put64(extra, quint64(size));
+        }
+        if (bigOffset())
+            put64(extra, quint64(headerOffset));
+        return extra;
+    }
+};
+
 class ZipOut {
 public:
     explicit ZipOut(OutputFile& f)
@@ -152,11 +174,10 @@ public:
     bool begin(const QByteArray& name, qint64 size)
     {
         Entry e { name, m_f.pos(), size, 0 };
-        const bool bigSize = size >= qint64(kMax32), bigOffset = e.headerOffset >= qint64(kMax32);
         QByteArray h;
         put32(h, 0x04034b50);
-        put16(h, 0);                                    // version needed: 0, as miniz writes it
-        put16(h, size > 0 ? kUtf8 | kDescriptor : kUtf8);
+        put16(h, 0); // version needed: 0, as miniz writes it
+        put16(h, e.flags());
         put16(h, 0); // stored
         put16(h, 0); // time and date 0, as torch writes them
         put16(h, 0);
@@ -164,17 +185,7 @@ public:
         put32(h, 0);
         put32(h, 0);
         put16(h, quint16(name.size()));
-        QByteArray extra;
-        if (bigSize || bigOffset) {
-            put16(extra, 1);
-            put16(extra, quint16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)));
-            if (bigSize) {
-                put64(extra, quint64(size));
-                put64(extra, quint64(size));
-            }
-            if (bigOffset)
-                put64(extra, quint64(e.headerOffset));
-        }
+        QByteArray extra = e.zip64Extra();
         const qint64 base = e.headerOffset + 30 + name.size() + extra.size() + 4;
         const qint64 pad = (64 - base % 64) % 64;
         put16(extra, 0x4246); // "FB"
@@ -198,7 +209,7 @@ public:
         QByteArray d;
         put32(d, 0x08074b50);
         put32(d, e.crc);
-        if (e.size >= qint64(kMax32) || e.headerOffset >= qint64(kMax32)) {
+        if (e.bigSize() || e.bigOffset()) {
             put64(d, quint64(e.size));
             put64(d, quint64(e.size));
         } else {
@@ -217,22 +228,12 @@ public:
         const qint64 cdStart = m_f.pos();
         QByteArray cd;
         for (const Entry& e : m_entries) {
-            const bool bigSize = e.size >= qint64(kMax32), bigOffset = e.headerOffset >= qint64(kMax32);
-            QByteArray extra;
-            if (bigSize || bigOffset) {
-                put16(extra, 1);
-                put16(extra, quint16((bigSize ? 16 : 0) + (bigOffset ? 8 : 0)));
-                if (bigSize) {
-                    put64(extra, quint64(e.size));
-                    put64(extra, quint64(e.size));
-                }
-                if (bigOffset)
-                    put64(extra, quint64(e.headerOffset));
-            }
+            const bool bigSize = e.bigSize(), bigOffset = e.bigOffset();
+            const QByteArray extra = e.zip64Extra();
             put32(cd, 0x02014b50);
             put16(cd, 45);
             put16(cd, (bigSize || bigOffset) ? 45 : 20);
-            put16(cd, e.size > 0 ? kUtf8 | kDescriptor : kUtf8); // as in the local header
+            put16(cd, e.flags());
             put16(cd, 0);
             put16(cd, 0);
             put16(cd, 0);

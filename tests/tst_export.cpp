@@ -540,7 +540,8 @@ void TestExport::keepOthersResolution()
 
 // A storage past 4 GiB (and a record whose local header lies past it) needs zip64 sizes and offsets: torch reads
 // the file, and so does Python's zipfile; the offsets torch >= 2.6 computes without reading headers hold there too
-// (zip64 extra fields and 24-byte data descriptors, as miniz writes them). Written to /dev/shm (memory, not the disk), skipped without room there.
+// (zip64 extra fields and 24-byte data descriptors, as miniz writes them). Written to /dev/shm (memory, not the
+// disk), skipped without room there.
 void TestExport::zip64PastFourGiB()
 {
     struct statvfs vfs {};
@@ -580,7 +581,8 @@ void TestExport::zip64PastFourGiB()
 import sys, zipfile, torch
 sys.path.insert(0, sys.argv[2])
 from verify_export import check_storage_offsets
-assert not check_storage_offsets(sys.argv[1]), check_storage_offsets(sys.argv[1])
+problems = check_storage_offsets(sys.argv[1])
+assert not problems, problems
 z = zipfile.ZipFile(sys.argv[1])
 sizes = {i.filename.split("/", 1)[1]: (i.file_size, i.header_offset) for i in z.infolist()}
 assert sizes["data/0"][0] == %1, sizes
