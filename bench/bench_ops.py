@@ -315,6 +315,9 @@ def main():
                     for o in (out_c, c_sync, out_t, out_s):
                         if os.path.exists(o):
                             os.unlink(o)
+                    # The jobs before (cp, torch.save) leave GBs dirty or freed blocks to discard; without a sync the
+                    # next job's writes queue behind that writeback and it pays for the one before it.
+                    os.sync()
                     warm_memory()
                     runs[name].append(run_child(argv, capture=parse))
                     R["export"][name + "_out"] = os.path.getsize(out)
