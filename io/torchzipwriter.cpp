@@ -231,8 +231,8 @@ public:
             const bool bigSize = e.bigSize(), bigOffset = e.bigOffset();
             const QByteArray extra = e.zip64Extra();
             put32(cd, 0x02014b50);
-            put16(cd, 45);
-            put16(cd, (bigSize || bigOffset) ? 45 : 20);
+            put16(cd, 0); // version made by and needed: 0, as miniz writes them for stored entries, zip64 or not
+            put16(cd, 0);
             put16(cd, e.flags());
             put16(cd, 0);
             put16(cd, 0);
@@ -254,7 +254,7 @@ public:
         // zip64 end record and locator always, as torch writes them; the classic record points at them.
         put32(cd, 0x06064b50);
         put64(cd, 44);
-        put16(cd, 45);
+        put16(cd, 0x031E); // made by Unix 3.0 and needed 4.5 (zip64), miniz's constants
         put16(cd, 45);
         put32(cd, 0);
         put32(cd, 0);

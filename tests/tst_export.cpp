@@ -580,8 +580,8 @@ void TestExport::zip64PastFourGiB()
     py.start(QStringLiteral(CKPTLENS_TORCH_PYTHON), { QStringLiteral("-c"), QStringLiteral(R"(
 import sys, zipfile, torch
 sys.path.insert(0, sys.argv[2])
-from verify_export import check_storage_offsets
-problems = check_storage_offsets(sys.argv[1])
+from verify_export import check_storage_offsets, check_torch_zip
+problems = check_storage_offsets(sys.argv[1]) + check_torch_zip(sys.argv[1])
 assert not problems, problems
 z = zipfile.ZipFile(sys.argv[1])
 sizes = {i.filename.split("/", 1)[1]: (i.file_size, i.header_offset) for i in z.infolist()}

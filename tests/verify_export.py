@@ -153,9 +153,48 @@ def record_data_offset(f, info):
     return info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
 
 
+def header_fields(path):
+    """The zip header fields besides names, sizes, CRCs and offsets, per record (central directory and local
+    header alike) and for the zip64 end record: what a writer chooses, which torch.save's files fix."""
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        records = set()
+        for i in z.infolist():
+            f.seek(i.header_offset)
+            need, flags, method, tm, dt = struct.unpack("<HHHHH", f.read(30)[4:14])
+            records.add((i.file_size == 0, "central", (i.create_system << 8) | i.create_version, i.extract_version,
+                         i.flag_bits, i.compress_type, i.date_time, i.internal_attr, i.external_attr))
+            records.add((i.file_size == 0, "local", need, flags, method, tm, dt))
+        f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 16)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x06\x06")
+    end = struct.unpack("<HH", tail[at + 12:at + 16]) if at >= 0 else None
+    return records, end
+
+
+_control_fields = None
+
+
+def control_header_fields():
+    global _control_fields
+    if _control_fields is None:
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            torch.save({"w": torch.ones(3), "empty": torch.zeros(0)}, os.path.join(d, "t.pt"))
+            _control_fields = header_fields(os.path.join(d, "t.pt"))
+    return _control_fields
+
+
 def check_torch_zip(path):
-    """torch.save's layout: one folder, stored records, data/ records on 64-byte boundaries, version, byteorder."""
+    """torch.save's layout: one folder, stored records, data/ records on 64-byte boundaries, version, byteorder;
+    every header field torch.save fixes set as it sets it (checked against a torch.save file made here)."""
     problems = []
+    records, end = header_fields(path)
+    want_records, want_end = control_header_fields()
+    for r in sorted(records - want_records, key=repr):
+        problems.append(f"{path}: {'an empty' if r[0] else 'a'} record's {r[1]} header {r[2:]} is not as torch.save "
+                        f"writes it: {sorted(w[2:] for w in want_records if w[:2] == r[:2])}")
+    if end != want_end:
+        problems.append(f"{path}: zip64 end record versions {end}, torch.save writes {want_end}")
     with zipfile.ZipFile(path) as z, open(path, "rb") as f:
         infos = z.infolist()
         folders = {i.filename.split("/")[0] for i in infos}
