@@ -32,9 +32,10 @@ public:
     bool copyFrom(int srcFd, qint64 srcOffset, qint64 n, const std::uint8_t* fallback);
     qint64 pos() const { return m_pos; }
     bool writeAt(qint64 offset, const void* data, qint64 n); // patch an earlier header; the end stays where it was
-    // Flushes the finished temporary to disk and, meanwhile on this thread, runs `check` on it (read through
-    // /proc/self/fd); both finish before anything is renamed; a problem it returns fails here and the destination keeps what it held. Without /proc a check
-    // cannot run, and sealing with one fails rather than rename an unchecked file.
+    // Flushes the finished temporary to disk and meanwhile, on this thread, runs `check` on it (read through
+    // /proc/self/fd); both finish before anything is renamed. A problem it returns fails here and the destination
+    // keeps what it held. Without /proc a check cannot run, and sealing with one fails rather than rename an
+    // unchecked file.
     using Check = std::function<std::optional<QString>(const QString& readablePath)>;
     Expected<bool> seal(const Check& check = {});
     // Renames the temporary over the destination (sealing it first if seal() was not called).

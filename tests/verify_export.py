@@ -145,11 +145,16 @@ def read_safetensors(path):
     return result, metadata
 
 
+def local_header(f, info):
+    """A zip record's fixed 30-byte local header."""
+    f.seek(info.header_offset)
+    return f.read(30)
+
+
 def record_data_offset(f, info):
     """Where a zip record's data starts: after its local header's name and extra field, as torch's
     get_record_offset reads it (the central directory's extra field may differ in length)."""
-    f.seek(info.header_offset)
-    local = f.read(30)
+    local = local_header(f, info)
     return info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0]
 
 
@@ -159,8 +164,7 @@ def header_fields(path):
     with zipfile.ZipFile(path) as z, open(path, "rb") as f:
         records = set()
         for i in z.infolist():
-            f.seek(i.header_offset)
-            need, flags, method, tm, dt = struct.unpack("<HHHHH", f.read(30)[4:14])
+            need, flags, method, tm, dt = struct.unpack("<HHHHH", local_header(f, i)[4:14])
             records.add((i.file_size == 0, "central", (i.create_system << 8) | i.create_version, i.extract_version,
                          i.flag_bits, i.compress_type, i.date_time, i.internal_attr, i.external_attr))
             records.add((i.file_size == 0, "local", need, flags, method, tm, dt))
