@@ -1,13 +1,18 @@
 #pragma once
 
 #include <QByteArray>
-#include <QJsonValue>
 #include <QString>
 
 #include <cstdint>
 #include <vector>
 
 namespace ckpt {
+
+struct JsonStyle {
+    bool sortKeys = false;
+    int indent = -1; // spaces per level; -1: all on one line
+    bool asciiOnly = false; // json.dumps's default ensure_ascii: non-ASCII as \uXXXX
+};
 
 // A value torch.load(weights_only=True) rebuilds without any class of its own: what an export keeps of a
 // checkpoint's non-tensor entries (epoch, config, hyper-parameters). StateDict stands for the exported tensors
@@ -32,10 +37,11 @@ struct PlainValue {
         v.text = s;
         return v;
     }
-    // JSON for metadata (safetensors __metadata__, a shard index): bytes as a list of ints, tuples as lists,
-    // non-finite floats as the strings "nan", "inf", "-inf" (JSON has no such numbers).
-    QJsonValue toJson() const;
-    QString toJsonText() const; // compact
+    // JSON as Python's json.dumps writes this value (safetensors __metadata__ values, a shard index): a dict's keys
+    // in its order (or sorted, as transformers writes an index), every key kept, floats as repr writes them; bytes
+    // as a list of ints, tuples as lists, and non-finite floats as the strings "nan", "inf", "-inf" (JSON has no
+    // such numbers, and json.dumps's NaN is not JSON). Compact (",", ":") unless indented.
+    QString toJsonText(const JsonStyle& style = {}) const;
 };
 
 } // namespace ckpt

@@ -10,9 +10,6 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QSaveFile>
 
 #include <cstring>
@@ -494,7 +491,8 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         return Error { ErrorKind::Io, out, {}, *problem };
     std::vector<std::unique_ptr<Pending>> pending;
     std::int64_t before = 0;
-    QJsonObject weightMap;
+    PlainValue weightMap;
+    weightMap.kind = PlainValue::Kind::Dict;
     for (int s = 0; s < count; ++s) {
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
         StateDictOut& sd = job.sd;
@@ -507,7 +505,8 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
             sd.storages.push_back((*units)[u].storage);
             for (auto t : (*units)[u].tensors) {
                 t.storage = int(sd.storages.size() - 1);
-                weightMap.insert(t.name, QFileInfo(files[s]).fileName());
+                weightMap.items.push_back(PlainValue::str(t.name));
+                weightMap.items.push_back(PlainValue::str(QFileInfo(files[s]).fileName()));
                 sd.tensors.push_back(std::move(t));
             }
         }
@@ -529,13 +528,24 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         before += written->bytes;
     }
     if (count > 1) {
-        QJsonObject meta;
+        PlainValue meta;
+        meta.kind = PlainValue::Kind::Dict;
         if (rp.layout)
-            for (const auto& [k, v] : otherMetadata)
-                meta.insert(k, v.toJson());
-        meta.insert(QStringLiteral("total_size"), qint64(before));
-        const QJsonObject idx { { QStringLiteral("metadata"), meta }, { QStringLiteral("weight_map"), weightMap } };
-        const QByteArray json = QJsonDocument(idx).toJson(QJsonDocument::Indented);
+            for (const auto& [k, v] : otherMetadata) {
+                meta.items.push_back(PlainValue::str(k));
+                meta.items.push_back(v);
+            }
+        PlainValue total;
+        total.kind = PlainValue::Kind::Int;
+        total.integer = before;
+        meta.items.push_back(PlainValue::str(QStringLiteral("total_size")));
+        meta.items.push_back(total);
+        PlainValue idx;
+        idx.kind = PlainValue::Kind::Dict;
+        idx.items = { PlainValue::str(QStringLiteral("metadata")), std::move(meta), PlainValue::str(QStringLiteral("weight_map")),
+            std::move(weightMap) };
+        // As Hugging Face's tools write it: json.dumps(index, indent=2, sort_keys=True) + "\n".
+        const QByteArray json = (idx.toJsonText({ .sortKeys = true, .indent = 2, .asciiOnly = true }) + QLatin1Char('\n')).toUtf8();
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
         job.file = std::make_unique<OutputFile>(index);
         if (auto ok = job.file->open(); !ok)

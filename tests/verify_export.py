@@ -38,6 +38,11 @@ def raw(t):
     return t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
 
 
+def pairs(text):
+    """JSON with every object as its list of (key, value) pairs: order and repeated keys count."""
+    return json.loads(text, object_pairs_hook=list)
+
+
 def matches(pattern, key):
     if pattern.startswith("re:"):
         return re.search(pattern[3:], key) is not None
@@ -383,6 +388,12 @@ def main():
         weight_map = idx["weight_map"]
         files = [os.path.join(os.path.dirname(output), f) for f in sorted(set(weight_map.values()))]
     problems = check_offsets_emulation() if plan["format"] != "safetensors" else []
+    if weight_map is not None:
+        with open(index, "rb") as fh:
+            text = fh.read()
+        # Byte for byte as Hugging Face's tools write an index (transformers, huggingface_hub).
+        if text != (json.dumps(idx, indent=2, sort_keys=True) + "\n").encode():
+            problems.append(f"{index} is not written as json.dumps(index, indent=2, sort_keys=True) + '\\n' writes it")
     got = collections.OrderedDict()
     keep = plan.get("keep_others", False)
     beside, inside = expected_others(source, plan) if keep else ([], {})
@@ -431,6 +442,9 @@ def main():
             value = text if weight_map is not None else (text if isinstance(v, str) else None if text is None else json.loads(text))
             if json.loads(json.dumps(v)) != value:
                 problems.append(f"metadata {k}: {text!r}, torch has {v!r}")
+            elif weight_map is None and text is not None and not isinstance(v, str) and pairs(text) != pairs(json.dumps(v)):
+                # Equal as dicts but not as json.dumps writes them: keys reordered or merged.
+                problems.append(f"metadata {k}: {text!r}, json.dumps writes {json.dumps(v)!r}")
     if weight_map is not None:
         if set(weight_map) != set(expected):
             problems.append("index weight_map keys differ from the plan")
