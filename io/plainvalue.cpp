@@ -117,14 +117,10 @@ void writeJson(const PlainValue& v, const JsonStyle& style, int depth, QString& 
         return;
     case K::Dict:
     case K::StateDict: {
-        // Keys as json.dumps makes them: strings as they are, None/bools/numbers as their JSON text.
         std::vector<std::pair<QString, const PlainValue*>> entries;
         for (size_t i = 0; i + 1 < v.items.size(); i += 2) {
             const PlainValue& k = v.items[i];
-            QString key = k.kind == K::Str ? k.text : k.toJsonText();
-            if (k.kind == K::Float && key.startsWith(QLatin1Char('"')))
-                key = key.mid(1, key.size() - 2); // nan, inf: already a string
-            entries.emplace_back(std::move(key), &v.items[i + 1]);
+            entries.emplace_back(k.keyText(), &v.items[i + 1]);
         }
         if (style.sortKeys)
             std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return codePointLess(a.first, b.first); });
@@ -139,6 +135,20 @@ void writeJson(const PlainValue& v, const JsonStyle& style, int depth, QString& 
 }
 
 } // namespace
+
+QString PlainValue::keyText() const
+{
+    switch (kind) {
+    case Kind::Str: return text;
+    case Kind::Float:
+        if (std::isnan(real))
+            return QStringLiteral("NaN");
+        if (std::isinf(real))
+            return real > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
+        return floatText(real);
+    default: return toJsonText();
+    }
+}
 
 QString PlainValue::toJsonText(const JsonStyle& style) const
 {

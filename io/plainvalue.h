@@ -30,6 +30,28 @@ struct PlainValue {
 
     bool operator==(const PlainValue&) const;
 
+    static PlainValue none() { return {}; }
+    static PlainValue flag(bool b)
+    {
+        PlainValue v;
+        v.kind = Kind::Bool;
+        v.boolean = b;
+        return v;
+    }
+    static PlainValue int64(std::int64_t i)
+    {
+        PlainValue v;
+        v.kind = Kind::Int;
+        v.integer = i;
+        return v;
+    }
+    static PlainValue float64(double d)
+    {
+        PlainValue v;
+        v.kind = Kind::Float;
+        v.real = d;
+        return v;
+    }
     static PlainValue str(const QString& s)
     {
         PlainValue v;
@@ -37,6 +59,29 @@ struct PlainValue {
         v.text = s;
         return v;
     }
+    static PlainValue blob(const QByteArray& b)
+    {
+        PlainValue v;
+        v.kind = Kind::Bytes;
+        v.bytes = b;
+        return v;
+    }
+    static PlainValue sequence(Kind kind, std::vector<PlainValue> items) // List or Tuple
+    {
+        PlainValue v;
+        v.kind = kind;
+        v.items = std::move(items);
+        return v;
+    }
+    static PlainValue dict(std::vector<PlainValue> keysAndValues) // key, value, key, value, ...
+    {
+        return sequence(Kind::Dict, std::move(keysAndValues));
+    }
+
+    // This value as a key of a JSON object, the text json.dumps makes of a dict key: a string as it is; None, bools
+    // and ints as their JSON text; floats as repr writes them, NaN/Infinity/-Infinity when not finite. Keys
+    // json.dumps refuses (tuples, bytes) become their JSON text.
+    QString keyText() const;
     // JSON as Python's json.dumps writes this value (safetensors __metadata__ values, a shard index): a dict's keys
     // in its order (or sorted, as transformers writes an index), every key kept, floats as repr writes them; bytes
     // as a list of ints, tuples as lists, and non-finite floats as the strings "nan", "inf", "-inf" (JSON has no

@@ -330,7 +330,7 @@ std::vector<std::pair<QString, PlainValue>> othersAsMetadata(const ResolvedPlan&
         for (size_t i = 0; i + 1 < level.items.size(); i += 2) {
             const PlainValue& k = level.items[i];
             const PlainValue& v = level.items[i + 1];
-            const QString key = prefix + (k.kind == PlainValue::Kind::Str ? k.text : k.toJsonText());
+            const QString key = prefix + k.keyText();
             if (v.kind == PlainValue::Kind::StateDict)
                 walk(v, QString());
             else if (level.kind == PlainValue::Kind::Dict && v.kind == PlainValue::Kind::Dict && !stateDictPath(v).isEmpty())
@@ -478,7 +478,18 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
             return Error { ErrorKind::Io, f, {}, QStringLiteral("refusing to write over a file of the checkpoint being exported from") };
     // Kept non-tensor entries: in the pickle of a single torch file; as JSON metadata of a single safetensors
     // file or of a sharded export's index (shards are flat state dicts, as Hugging Face loaders expect).
-    const auto otherMetadata = othersAsMetadata(rp);
+    // A kept entry under a key the format writes itself (safetensors' "format", the index's "total_size") would be
+    // a second value under that key, which readers resolve by taking one: it is left out, and the user told.
+    std::vector<std::pair<QString, PlainValue>> otherMetadata;
+    QStringList reservedWarnings;
+    const QString reserved = count > 1 ? QStringLiteral("total_size") : plan.format == ExportFormat::Safetensors ? QStringLiteral("format") : QString();
+    for (auto& [k, v] : othersAsMetadata(rp)) {
+        if (!reserved.isEmpty() && k == reserved)
+            reservedWarnings << QStringLiteral("the kept entry %1 is not written: %2 holds its own %1 there")
+                                    .arg(k, count > 1 ? QStringLiteral("the shard index") : QStringLiteral("safetensors metadata"));
+        else
+            otherMetadata.emplace_back(std::move(k), std::move(v));
+    }
 
     // Every file (shards, then the index) is written to its temporary, flushed and checked first; only when all of
     // them are sound do they replace anything, one rename each, so a failure leaves every destination as it was.
@@ -491,8 +502,7 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         return Error { ErrorKind::Io, out, {}, *problem };
     std::vector<std::unique_ptr<Pending>> pending;
     std::int64_t before = 0;
-    PlainValue weightMap;
-    weightMap.kind = PlainValue::Kind::Dict;
+    PlainValue weightMap = PlainValue::dict({});
     for (int s = 0; s < count; ++s) {
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
         StateDictOut& sd = job.sd;
@@ -528,22 +538,15 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
         before += written->bytes;
     }
     if (count > 1) {
-        PlainValue meta;
-        meta.kind = PlainValue::Kind::Dict;
-        if (rp.layout)
-            for (const auto& [k, v] : otherMetadata) {
-                meta.items.push_back(PlainValue::str(k));
-                meta.items.push_back(v);
-            }
-        PlainValue total;
-        total.kind = PlainValue::Kind::Int;
-        total.integer = before;
+        PlainValue meta = PlainValue::dict({});
+        for (const auto& [k, v] : otherMetadata) {
+            meta.items.push_back(PlainValue::str(k));
+            meta.items.push_back(v);
+        }
         meta.items.push_back(PlainValue::str(QStringLiteral("total_size")));
-        meta.items.push_back(total);
-        PlainValue idx;
-        idx.kind = PlainValue::Kind::Dict;
-        idx.items = { PlainValue::str(QStringLiteral("metadata")), std::move(meta), PlainValue::str(QStringLiteral("weight_map")),
-            std::move(weightMap) };
+        meta.items.push_back(PlainValue::int64(before));
+        const PlainValue idx = PlainValue::dict(
+            { PlainValue::str(QStringLiteral("metadata")), std::move(meta), PlainValue::str(QStringLiteral("weight_map")), std::move(weightMap) });
         // As Hugging Face's tools write it: json.dumps(index, indent=2, sort_keys=True) + "\n".
         const QByteArray json = (idx.toJsonText({ .sortKeys = true, .indent = 2, .asciiOnly = true }) + QLatin1Char('\n')).toUtf8();
         auto& job = *pending.emplace_back(std::make_unique<Pending>());
@@ -569,7 +572,7 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     }
     result.bytes = before;
     result.overflow = overflow->load();
-    result.warnings += rp.warnings;
+    result.warnings += rp.warnings + reservedWarnings;
     if (plan.format == ExportFormat::Safetensors) {
         std::map<int, QStringList> shared;
         for (const auto& p : rp.tensors)

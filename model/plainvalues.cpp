@@ -33,39 +33,18 @@ struct Converter {
         const PyObject& o = g.at(id);
         PlainValue v;
         switch (o.kind) {
-        case ObjKind::None: return v;
-        case ObjKind::Bool:
-            v.kind = K::Bool;
-            v.boolean = o.boolean;
-            return v;
-        case ObjKind::Int:
-            v.kind = K::Int;
-            v.integer = o.integer;
-            return v;
-        case ObjKind::Float:
-            v.kind = K::Float;
-            v.real = o.real();
-            return v;
+        case ObjKind::None: return PlainValue::none();
+        case ObjKind::Bool: return PlainValue::flag(o.boolean);
+        case ObjKind::Int: return PlainValue::int64(o.integer);
+        case ObjKind::Float: return PlainValue::float64(o.real());
         case ObjKind::NumpyScalar:
-            if (o.text.contains(QLatin1String("float"))) {
-                v.kind = K::Float;
-                v.real = o.real();
-            } else if (o.text.contains(QLatin1String("bool"))) {
-                v.kind = K::Bool;
-                v.boolean = o.integer != 0;
-            } else {
-                v.kind = K::Int;
-                v.integer = o.integer;
-            }
-            return v;
-        case ObjKind::Str:
-            v.kind = K::Str;
-            v.text = o.text;
-            return v;
-        case ObjKind::Bytes:
-            v.kind = K::Bytes;
-            v.bytes = o.bytes();
-            return v;
+            if (o.text.contains(QLatin1String("float")))
+                return PlainValue::float64(o.real());
+            if (o.text.contains(QLatin1String("bool")))
+                return PlainValue::flag(o.integer != 0);
+            return PlainValue::int64(o.integer);
+        case ObjKind::Str: return PlainValue::str(o.text);
+        case ObjKind::Bytes: return PlainValue::blob(o.bytes());
         case ObjKind::Tensor:
         case ObjKind::Storage:
             holdsTensor = true;

@@ -476,6 +476,8 @@ def main():
     save("many.pth", many(), "5000 tensors")
     save("large_storages.pth", large_storages(), "6 and 10 MiB storages, tied and viewed")
     save("whole_model.pth", whole_model(), "a whole nn.Module pickled (torch.save(model))")
+    save("reserved_keys.pth", {"state_dict": state_dict(), "total_size": 7, "format": "custom", "epoch": 1},
+         "a state dict beside entries named as the keys safetensors metadata and a shard index write themselves")
     for proto in (1, 2, 3, 4, 5):
         save(f"views_proto{proto}.pth", views(), f"views, pickle protocol {proto}", pickle_protocol=proto)
     for proto in (1, 4):

@@ -8,6 +8,8 @@
 
 #include <QCryptographicHash>
 #include <QJsonDocument>
+#include <QJsonObject>
+#include <QtEndian>
 #include <QProcess>
 #include <QTemporaryDir>
 
@@ -43,6 +45,8 @@ private slots:
     void refusesToOverwriteAShardOfTheSource_data();
     void refusesToOverwriteAShardOfTheSource();
     void keepOthersResolution();
+    void reservedMetadataKeys_data();
+    void reservedMetadataKeys();
     void zip64PastFourGiB();
     void unwritableDestination();
     void diskFull();
@@ -500,6 +504,65 @@ void TestExport::refusesToOverwriteAShardOfTheSource()
 
 // Which non-tensor entries a plan keeps, and why the others are not: entries holding tensors are state (left out
 // as without keep_others), objects torch.load(weights_only=True) refuses are listed with the reason.
+// A kept entry named as a key the output writes itself ("format" in safetensors metadata, "total_size" in a shard
+// index) is left out with a warning, so each key appears once and holds what the format defines.
+void TestExport::reservedMetadataKeys_data()
+{
+    QTest::addColumn<bool>("torch");
+    QTest::addColumn<qint64>("shard");
+    QTest::addColumn<QString>("reserved");
+    QTest::addColumn<QString>("otherReserved"); // kept there: reserved only in the other place
+    QTest::newRow("safetensors file: format") << false << qint64(0) << "format" << "total_size";
+    QTest::newRow("safetensors shards: total_size") << false << qint64(400) << "total_size" << "format";
+    QTest::newRow("torch shards: total_size") << true << qint64(400) << "total_size" << "format";
+}
+
+void TestExport::reservedMetadataKeys()
+{
+    QFETCH(bool, torch);
+    QFETCH(qint64, shard);
+    const ExportFormat format = torch ? ExportFormat::Torch : ExportFormat::Safetensors;
+    QFETCH(QString, reserved);
+    QFETCH(QString, otherReserved);
+    auto ck = openCheckpoint(test::fixture(QStringLiteral("reserved_keys.pth")));
+    QVERIFY2(ck, ck ? "" : qPrintable(ck.error().message()));
+    ExportPlan p = plan({}, {}, {}, std::nullopt, format, shard);
+    p.keepOthers = true;
+    auto resolved = resolvePlan(**ck, analyze(**ck), p);
+    QVERIFY(resolved && resolved->errors.isEmpty());
+    QTemporaryDir dir;
+    const QString out = dir.filePath(format == ExportFormat::Torch ? QStringLiteral("pytorch_model.bin") : QStringLiteral("model.safetensors"));
+    auto result = runExport(**ck, *resolved, p, out);
+    QVERIFY2(result, result ? "" : qPrintable(result.error().message()));
+    QVERIFY2(result->warnings.filter(QStringLiteral("kept entry %1 is not written").arg(reserved)).size() == 1,
+        qPrintable(result->warnings.join(QLatin1Char('\n'))));
+    QVERIFY(result->warnings.filter(QStringLiteral("kept entry %1 ").arg(otherReserved)).isEmpty());
+
+    // The metadata object as written: the safetensors header's __metadata__, or the index's metadata.
+    QByteArray text;
+    if (shard > 0) {
+        QVERIFY(result->files.size() > 2);
+        QFile f(result->files.last());
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        text = f.readAll();
+    } else {
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray head = f.read(8);
+        QCOMPARE(head.size(), 8);
+        text = f.read(qFromLittleEndian<qint64>(head.constData()));
+    }
+    const QJsonObject top = QJsonDocument::fromJson(text).object();
+    const QJsonObject meta = top.value(shard > 0 ? QLatin1String("metadata") : QLatin1String("__metadata__")).toObject();
+    QCOMPARE(text.count(QByteArray("\"") + reserved.toUtf8() + "\""), qsizetype(1));
+    if (shard > 0)
+        QCOMPARE(meta.value(QLatin1String("total_size")).toInteger(), qint64(result->bytes));
+    else
+        QCOMPARE(meta.value(QLatin1String("format")).toString(), QStringLiteral("pt"));
+    QVERIFY(meta.contains(otherReserved)); // the other name is an ordinary key there, and kept
+    QCOMPARE(meta.value(QLatin1String("epoch")).toVariant().toString(), QStringLiteral("1"));
+}
+
 void TestExport::keepOthersResolution()
 {
     if (!test::haveTorchFixtures())
