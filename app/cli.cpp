@@ -263,6 +263,8 @@ int exportCommand(const Checkpoint& ck, const ExportOptions& o, bool json)
         return fail(resolved.error().message());
     if (!resolved->errors.isEmpty())
         return fail(QStringLiteral("nothing written: %1").arg(resolved->errors.join(QStringLiteral("; "))));
+    if (auto marked = markUnwritableOthers(ck, *resolved, plan); !marked) // told now, and shown by a dry run
+        return fail(marked.error().message());
     // Values a cast turns into infinities are counted and reported before anything is written. Only casts that can
     // overflow are read for it (float32 to bfloat16 cannot: the same exponent range), so the usual export reads
     // its source once.

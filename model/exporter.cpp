@@ -256,6 +256,35 @@ Expected<std::vector<Unit>> buildUnits(const Checkpoint& ck, const ResolvedPlan&
     return units;
 }
 
+// Shards: whole units in order, a new shard when the next unit would pass the limit.
+std::vector<std::vector<size_t>> splitIntoShards(const std::vector<Unit>& units, std::int64_t maxShardSize)
+{
+    std::vector<std::vector<size_t>> shards(1);
+    std::int64_t inShard = 0;
+    for (size_t u = 0; u < units.size(); ++u) {
+        const std::int64_t b = units[u].bytes;
+        if (maxShardSize > 0 && inShard > 0 && inShard + b > maxShardSize) {
+            shards.emplace_back();
+            inShard = 0;
+        }
+        shards.back().push_back(u);
+        inShard += b;
+    }
+    return shards;
+}
+
+// The metadata key the output writes itself, which a kept entry cannot also have: "total_size" in a shard index,
+// "format" in a single safetensors file (a torch file keeps entries in its pickle, where nothing is reserved).
+QString reservedMetadataKey(const ExportPlan& plan, int files)
+{
+    return files > 1 ? QStringLiteral("total_size") : plan.format == ExportFormat::Safetensors ? QStringLiteral("format") : QString();
+}
+
+QString reservedKeyWhy(const QString& key, int files)
+{
+    return QStringLiteral("%1 holds its own %2").arg(files > 1 ? QStringLiteral("the shard index") : QStringLiteral("safetensors metadata"), key);
+}
+
 QString shardName(const QString& out, int index, int count)
 {
     const QFileInfo fi(out);
@@ -424,6 +453,32 @@ std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd
     return std::nullopt;
 }
 
+Expected<bool> markUnwritableOthers(const Checkpoint& ck, ResolvedPlan& rp, const ExportPlan& plan)
+{
+    const auto metadata = othersAsMetadata(rp);
+    const auto named = [&](const QString& key) {
+        return std::any_of(metadata.begin(), metadata.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    // The shard count costs a pass over the plan's tensors: only asked for when a kept entry has a reserved name.
+    if (!named(QStringLiteral("total_size")) && !named(QStringLiteral("format")))
+        return true;
+    auto units = buildUnits(ck, rp, plan.format, std::make_shared<std::atomic<std::int64_t>>(0));
+    if (!units)
+        return units.error();
+    const int files = int(splitIntoShards(*units, plan.maxShardSize).size());
+    const QString key = reservedMetadataKey(plan, files);
+    if (key.isEmpty() || !named(key))
+        return true;
+    // The entry's metadata key: its output key inside a flattened container, its dotted path beside the state dict.
+    for (PlannedOther& o : rp.others)
+        if (o.kept && (o.outputKey.isEmpty() ? o.path.join(QLatin1Char('.')) : o.outputKey) == key) {
+            o.kept = false;
+            o.why = reservedKeyWhy(key, files);
+            rp.warnings << QStringLiteral("%1 is not kept: %2").arg(key, o.why);
+        }
+    return true;
+}
+
 Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel)
 {
     // The export's own cast, its output thrown away: the count is the one the export reports, by construction.
@@ -455,18 +510,7 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     if (!units)
         return units.error();
 
-    // Shards: whole units in order, a new shard when the next unit would pass the limit.
-    std::vector<std::vector<size_t>> shards(1);
-    std::int64_t inShard = 0;
-    for (size_t u = 0; u < units->size(); ++u) {
-        const std::int64_t b = (*units)[u].bytes;
-        if (plan.maxShardSize > 0 && inShard > 0 && inShard + b > plan.maxShardSize) {
-            shards.emplace_back();
-            inShard = 0;
-        }
-        shards.back().push_back(u);
-        inShard += b;
-    }
+    const auto shards = splitIntoShards(*units, plan.maxShardSize);
     const int count = int(shards.size());
     QStringList files;
     for (int s = 0; s < count; ++s)
@@ -482,11 +526,10 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     // a second value under that key, which readers resolve by taking one: it is left out, and the user told.
     std::vector<std::pair<QString, PlainValue>> otherMetadata;
     QStringList reservedWarnings;
-    const QString reserved = count > 1 ? QStringLiteral("total_size") : plan.format == ExportFormat::Safetensors ? QStringLiteral("format") : QString();
+    const QString reserved = reservedMetadataKey(plan, count);
     for (auto& [k, v] : othersAsMetadata(rp)) {
         if (!reserved.isEmpty() && k == reserved)
-            reservedWarnings << QStringLiteral("the kept entry %1 is not written: %2 holds its own %1 there")
-                                    .arg(k, count > 1 ? QStringLiteral("the shard index") : QStringLiteral("safetensors metadata"));
+            reservedWarnings << QStringLiteral("%1 is not kept: %2").arg(k, reservedKeyWhy(k, count));
         else
             otherMetadata.emplace_back(std::move(k), std::move(v));
     }
@@ -572,7 +615,10 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     }
     result.bytes = before;
     result.overflow = overflow->load();
-    result.warnings += rp.warnings + reservedWarnings;
+    result.warnings += rp.warnings;
+    for (const QString& w : reservedWarnings) // already there when markUnwritableOthers ran
+        if (!result.warnings.contains(w))
+            result.warnings << w;
     if (plan.format == ExportFormat::Safetensors) {
         std::map<int, QStringList> shared;
         for (const auto& p : rp.tensors)

@@ -16,6 +16,12 @@ struct ExportResult {
 // writing so a user can decide.
 Expected<std::int64_t> countCastOverflow(const Checkpoint& ck, const ResolvedPlan& rp, const std::atomic<bool>* cancel = nullptr);
 
+// What resolvePlan cannot know, since it depends on how the tensors split into shards: a kept entry named as a key
+// the output writes itself ("total_size" in a shard index, "format" in a single safetensors file) cannot be
+// written. Marks such an entry not kept, with a warning, as resolvePlan does for entries it cannot keep (runExport
+// leaves it out either way). For a preview or a dry run, before anything is written.
+Expected<bool> markUnwritableOthers(const Checkpoint& ck, ResolvedPlan& rp, const ExportPlan& plan);
+
 // Writes the plan's tensors from the source's memory map to `out` (streamed, converted on the way when cast):
 // one file, or with plan.maxShardSize shards named <stem>-00001-of-0000N.<ext> beside <stem>.<ext>.index.json.
 // Every file goes through a temporary and an fsync, and is read back and checked against the plan (verifyWritten);

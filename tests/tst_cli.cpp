@@ -26,6 +26,7 @@ private slots:
     void exportContract();
     void exportRecipeReproduces();
     void exportReportsOverflowBeforeWriting();
+    void exportWarnsOfReservedKeysBeforeWriting();
 
 private:
     struct Run {
@@ -280,6 +281,28 @@ void TestCli::exportReportsOverflowBeforeWriting()
     QCOMPARE(real.code, 0);
     QVERIFY2(real.err.contains("warning: 100001 finite values become infinite in the cast to float16"), real.err.constData());
     QVERIFY(QFileInfo::exists(out));
+}
+
+// A kept entry the shard index would overwrite is named in the dry run, before anything is written, and once after.
+void TestCli::exportWarnsOfReservedKeysBeforeWriting()
+{
+    if (!ckpt::test::haveTorchFixtures())
+        QSKIP("no torch-written fixtures: gen_fixtures (ctest) needs /usr/bin/python3 with torch");
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("model.safetensors"));
+    const QStringList args { QStringLiteral("export"), ckpt::test::fixture(QStringLiteral("reserved_keys.pth")), QStringLiteral("-o"), out,
+        QStringLiteral("--keep-others"), QStringLiteral("--max-shard-size"), QStringLiteral("400") };
+    const Run dry = cli(args + QStringList { QStringLiteral("--dry-run"), QStringLiteral("--json") });
+    QCOMPARE(dry.code, 0);
+    const QStringList warnings = QJsonDocument::fromJson(dry.out).object()[QLatin1String("warnings")].toVariant().toStringList();
+    QVERIFY2(warnings.contains(QStringLiteral("total_size is not kept: the shard index holds its own total_size")), dry.out.constData());
+    const Run text = cli(args + QStringList { QStringLiteral("--dry-run") });
+    QVERIFY2(text.out.contains("drop total_size: the shard index holds its own total_size"), text.out.constData());
+    QVERIFY(QDir(dir.path()).isEmpty());
+    const Run real = cli(args);
+    QVERIFY2(real.code == 0, real.err.constData());
+    QCOMPARE(real.err.count("total_size is not kept"), qsizetype(1));
+    QVERIFY(QFileInfo::exists(out + QStringLiteral(".index.json")));
 }
 
 // Memory running out is an error with a message and status 2, not an abort: the unpickler reserves its node arena

@@ -515,6 +515,7 @@ void TestExport::reservedMetadataKeys_data()
     QTest::newRow("safetensors file: format") << false << qint64(0) << "format" << "total_size";
     QTest::newRow("safetensors shards: total_size") << false << qint64(400) << "total_size" << "format";
     QTest::newRow("torch shards: total_size") << true << qint64(400) << "total_size" << "format";
+    QTest::newRow("torch file: nothing reserved") << true << qint64(0) << "" << "format";
 }
 
 void TestExport::reservedMetadataKeys()
@@ -532,11 +533,36 @@ void TestExport::reservedMetadataKeys()
     QVERIFY(resolved && resolved->errors.isEmpty());
     QTemporaryDir dir;
     const QString out = dir.filePath(format == ExportFormat::Torch ? QStringLiteral("pytorch_model.bin") : QStringLiteral("model.safetensors"));
+    // Told the same before writing (a preview, a dry run: the entry marked not kept) as by an export of the plan as
+    // resolved.
+    ResolvedPlan marked = *resolved;
+    QVERIFY(markUnwritableOthers(**ck, marked, p));
     auto result = runExport(**ck, *resolved, p, out);
     QVERIFY2(result, result ? "" : qPrintable(result.error().message()));
-    QVERIFY2(result->warnings.filter(QStringLiteral("kept entry %1 is not written").arg(reserved)).size() == 1,
-        qPrintable(result->warnings.join(QLatin1Char('\n'))));
-    QVERIFY(result->warnings.filter(QStringLiteral("kept entry %1 ").arg(otherReserved)).isEmpty());
+    const QStringList told = result->warnings.filter(QStringLiteral(" holds its own "));
+    QCOMPARE(marked.warnings.filter(QStringLiteral(" holds its own ")), told);
+    for (const PlannedOther& o : marked.others)
+        QCOMPARE(o.kept, o.path.join(QLatin1Char('.')) != reserved);
+    if (reserved.isEmpty()) {
+        // A torch file keeps every entry in its pickle: torch loads both back as they were.
+        QVERIFY(told.isEmpty());
+        auto back = openCheckpoint(out);
+        QVERIFY(back);
+        const ObjectGraph& g = (*back)->graph;
+        std::map<QString, std::int64_t> ints;
+        const auto& items = g.at((*back)->root).items;
+        for (size_t i = 0; i + 1 < items.size(); i += 2)
+            if (g.at(items[i]).kind == ObjKind::Str && g.at(items[i + 1]).kind == ObjKind::Int)
+                ints[g.at(items[i]).text] = g.at(items[i + 1]).integer;
+        QCOMPARE(ints[QStringLiteral("total_size")], std::int64_t(7));
+        QCOMPARE(ints[QStringLiteral("epoch")], std::int64_t(1));
+        return;
+    }
+    QCOMPARE(told, QStringList { QStringLiteral("%1 is not kept: %2 holds its own %1")
+                                     .arg(reserved, shard > 0 ? QStringLiteral("the shard index") : QStringLiteral("safetensors metadata")) });
+    auto again = runExport(**ck, marked, p, out); // marked first: told once
+    QVERIFY(again);
+    QCOMPARE(again->warnings.filter(QStringLiteral(" holds its own ")), told);
 
     // The metadata object as written: the safetensors header's __metadata__, or the index's metadata.
     QByteArray text;

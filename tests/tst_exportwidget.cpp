@@ -22,6 +22,7 @@
 #include "widgets/modulepane.h"
 
 #include <QAbstractItemModel>
+#include <QLabel>
 #include <QAbstractItemModelTester>
 #include <QAction>
 #include <QApplication>
@@ -659,6 +660,31 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(row(QStringLiteral("args"))->text(2), QStringLiteral("no (not kept)"), 10'000);
         d.undoStack()->redo();
         QVERIFY(d.keepOthersBox()->isChecked());
+    }
+
+    // A kept entry named as a key safetensors metadata writes itself is named in the preview, before writing.
+    void reservedKeyWarnedInPreview()
+    {
+        const Source src = load(test::fixture(QStringLiteral("reserved_keys.pth")));
+        QVERIFY(src.ck);
+        ExportDialog d(src.ck, src.sem);
+        d.resize(1100, 640);
+        d.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&d));
+        auto* warnings = d.findChild<QLabel*>(QStringLiteral("exportWarnings"));
+        QVERIFY(warnings);
+        d.keepOthersBox()->setChecked(true);
+        QTRY_VERIFY_WITH_TIMEOUT(d.preview()->plan() == d.plan(), 10'000);
+        QVERIFY(!warnings->text().contains(QLatin1String("holds its own"))); // a torch file keeps both in its pickle
+        chooseData(d.formatCombo(), int(ExportFormat::Safetensors));
+        QTRY_VERIFY_WITH_TIMEOUT(d.preview()->plan() == d.plan(), 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(warnings->isVisible(), 10'000);
+        QCOMPARE(warnings->text(), QStringLiteral("format is not kept: safetensors metadata holds its own format"));
+        const auto others = d.resolved()->others;
+        QCOMPARE(std::count_if(others.begin(), others.end(), [](const PlannedOther& o) { return !o.kept; }), 1);
+        const QString dir = qEnvironmentVariable("CKPTLENS_SCREENSHOT_DIR");
+        if (!dir.isEmpty())
+            QVERIFY(d.grab().save(dir + QStringLiteral("/export-reserved.png")));
     }
 
     void badRegexIsAProblem()

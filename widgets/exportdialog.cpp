@@ -726,9 +726,10 @@ void ExportDialog::refreshPreview()
     unfiltered.exclude.clear();
     unfiltered.keepOthers = true;
     auto all = resolvePlan(*m_ck, *m_sem, unfiltered);
-    if (rp)
+    if (rp) {
         m_resolved = std::move(*rp);
-    else {
+        (void)markUnwritableOthers(*m_ck, *m_resolved, m_plan); // a source that cannot be read fails the export itself, with its error
+    } else {
         m_resolved.reset();
         m_resolveError = rp.error().what.isEmpty() ? rp.error().message()
                                                    : rp.error().where + QStringLiteral(": ") + rp.error().what;
