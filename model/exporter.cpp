@@ -497,7 +497,7 @@ Expected<bool> markUnwritableOthers(const Checkpoint& ck, ResolvedPlan& rp, cons
         if (o.kept && (o.outputKey.isEmpty() ? o.path.join(QLatin1Char('.')) : o.outputKey) == key) {
             o.kept = false;
             o.why = reservedKeyWhy(key, files);
-            rp.warnings << QStringLiteral("%1 is not kept: %2").arg(key, o.why);
+            rp.warnings << notKeptWarning(key, o.why);
         }
     return true;
 }
@@ -539,6 +539,13 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     for (int s = 0; s < count; ++s)
         files << (count == 1 ? out : shardName(out, s + 1, count));
     const QString index = count > 1 ? out + QStringLiteral(".index.json") : QString();
+    // Checked here, not left to the first file's creation: with shards, that error would name a shard file the user
+    // never typed.
+    const QFileInfo folder(QFileInfo(out).absolutePath());
+    if (!folder.isDir())
+        return Error { ErrorKind::Io, out, {},
+            QStringLiteral("the destination folder %1 %2").arg(QDir::toNativeSeparators(folder.filePath()),
+                folder.exists() ? QStringLiteral("is not a folder") : QStringLiteral("does not exist")) };
     const auto sources = sourceIdentities(ck);
     for (const QString& f : files + QStringList { index })
         if (!f.isEmpty() && isSource(sources, f))
@@ -552,7 +559,7 @@ Expected<ExportResult> runExport(const Checkpoint& ck, const ResolvedPlan& rp, c
     const QString reserved = reservedMetadataKey(plan, count);
     for (auto& [k, v] : othersAsMetadata(rp)) {
         if (!reserved.isEmpty() && k == reserved)
-            reservedWarnings << QStringLiteral("%1 is not kept: %2").arg(k, reservedKeyWhy(k, count));
+            reservedWarnings << notKeptWarning(k, reservedKeyWhy(k, count));
         else
             otherMetadata.emplace_back(std::move(k), std::move(v));
     }

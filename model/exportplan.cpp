@@ -175,6 +175,11 @@ static void resolveOthers(const Checkpoint& ck, const ExportPlan&, ObjId contain
     std::map<QString, QString>& seen, const std::function<QString(QString)>& rename,
     const std::function<bool(const QString&)>& passes);
 
+QString notKeptWarning(const QString& entry, const QString& why)
+{
+    return QStringLiteral("%1 is not kept: %2").arg(entry, why);
+}
+
 Expected<ResolvedPlan> resolvePlan(const Checkpoint& ck, const Semantic& sem, const ExportPlan& plan)
 {
     const StateDictRef* sd = nullptr;
@@ -281,7 +286,7 @@ static void resolveOthers(const Checkpoint& ck, const ExportPlan&, ObjId contain
                 inner.items.push_back(PlainValue::str(o.outputKey));
                 inner.items.push_back(std::move(*value));
             } else {
-                out.warnings << QStringLiteral("%1 is not kept: %2").arg(o.path.join(QLatin1Char('/')), o.why);
+                out.warnings << notKeptWarning(o.path.join(QLatin1Char('/')), o.why);
             }
             out.others.push_back(std::move(o));
         }
@@ -324,7 +329,7 @@ static void resolveOthers(const Checkpoint& ck, const ExportPlan&, ObjId contain
                 level.items.push_back(std::move(*keyValue.value));
                 level.items.push_back(std::move(*conv.value));
             } else {
-                out.warnings << QStringLiteral("%1 is not kept: %2").arg(path.join(QLatin1Char('/')), other.why);
+                out.warnings << notKeptWarning(path.join(QLatin1Char('/')), other.why);
             }
             out.others.push_back(std::move(other));
         }

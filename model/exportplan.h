@@ -83,6 +83,10 @@ struct ResolvedPlan {
 
 Expected<ResolvedPlan> resolvePlan(const Checkpoint& ck, const Semantic& sem, const ExportPlan& plan);
 
+// The warning for a non-tensor entry left out of the output ("epoch is not kept: ..."), one wording for resolvePlan
+// and the exporter, whose warnings are compared to tell a stated warning from a new one.
+QString notKeptWarning(const QString& entry, const QString& why);
+
 // Glob with '*' crossing dots and '?' one character, anchored.
 bool globMatches(const QString& glob, const QString& key);
 // An include/exclude pattern: "re:REGEX" searched in the key, else a glob (globMatches). An invalid regular

@@ -700,6 +700,24 @@ void TestExport::unwritableDestination()
         QVERIFY(result.error().message().contains(bad));
         QVERIFY(!QFileInfo::exists(bad));
     }
+    // A missing folder, or a file where the folder should be, is named as such; with shards the error names what
+    // the user gave, not a shard file they never typed.
+    QTemporaryDir dir;
+    const QString aFile = dir.filePath(QStringLiteral("plain-file"));
+    QVERIFY(QFile(aFile).open(QIODevice::WriteOnly));
+    ExportPlan sharded = p;
+    sharded.maxShardSize = 64;
+    auto rps = resolvePlan(**ck, analyze(**ck), sharded);
+    QVERIFY(rps);
+    for (const auto& [folder, why] : { std::pair { dir.filePath(QStringLiteral("missing")), QStringLiteral("does not exist") },
+             std::pair { aFile, QStringLiteral("is not a folder") } }) {
+        const QString out = folder + QStringLiteral("/model.safetensors");
+        auto result = runExport(**ck, *rps, sharded, out);
+        QVERIFY(!result);
+        QCOMPARE(result.error().file, out);
+        QVERIFY2(result.error().what == QStringLiteral("the destination folder %1 %2").arg(folder, why), qPrintable(result.error().what));
+    }
+    QCOMPARE(filesIn(dir.path()), QStringList { QStringLiteral("plain-file") });
 }
 
 void TestExport::diskFull()
