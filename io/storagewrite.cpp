@@ -1,8 +1,11 @@
 #include "io/crc32.h"
 #include "io/statedictwriter.h"
 
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace ckpt {
 
@@ -30,16 +33,24 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
         return false;
     }
     const std::uint8_t* base = st.rawFile->bytes().data() + st.rawOffset;
-    // The CRC reads the map and the copy the file's page cache, independently: on a second core the CRC costs
-    // no wall time (a serial CRC was a third of a whole-file export, BENCHMARKS.md run 6). A thread per storage
+    // The CRC reads the file's page cache with pread while the copy goes on in the kernel: on a second core the
+    // CRC costs no wall time (a serial CRC was a third of a whole-file export, BENCHMARKS.md run 6). pread, not the
+    // map: a source written shortly before (torch.save, then export) sits in the page cache as small folios, and
+    // the first pass of a map over those spent 3 s of system time on faults for 1.42 GB (run 12); pread copies at
+    // 7 GB/s whatever the folios, and leaves nothing of the source in the resident set. A thread per storage
     // starts in tens of microseconds, so only large storages get one.
-    auto crcOf = [&, base](std::stop_token stop) {
+    int readErrno = 0;
+    auto crcOf = [&](std::stop_token stop) {
         std::uint32_t c = 0;
+        std::vector<std::uint8_t> buffer(size_t(std::min(kPiece, nbytes)));
         for (qint64 b = 0; b < nbytes && !stop.stop_requested() && !(cancel && cancel->load()); b += kPiece) {
             const qint64 n = std::min(kPiece, nbytes - b);
-            c = crc32(c, base + b, size_t(n));
-            if (st.releaseRaw)
-                MappedFile::releasePages(base + b, size_t(n));
+            errno = 0;
+            if (!st.rawFile->readAt(st.rawOffset + b, buffer.data(), size_t(n))) {
+                readErrno = errno != 0 ? errno : EIO;
+                break;
+            }
+            c = crc32(c, buffer.data(), size_t(n));
         }
         return c;
     };
@@ -58,6 +69,8 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
         const qint64 n = std::min(kPiece, nbytes - b);
         if (!f.copyFrom(st.rawFile->handle(), st.rawOffset + b, n, base + b))
             return false;
+        if (st.releaseRaw) // where the kernel could not copy, pwrite read the map: those pages go again
+            MappedFile::releasePages(base + b, size_t(n));
         done += n;
         if (progress)
             progress(done);
@@ -68,6 +81,13 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
         crc = crcOf({});
     if (cancel && cancel->load())
         return false;
+    if (readErrno != 0) {
+        why = QStringLiteral("cannot read %1 at %2: %3")
+                  .arg(st.rawFile->path())
+                  .arg(st.rawOffset)
+                  .arg(QString::fromLocal8Bit(std::strerror(readErrno)));
+        return false;
+    }
     return true;
 }
 
