@@ -35,9 +35,9 @@ bool writeStorage(OutputFile& f, const StorageOut& st, std::uint32_t& crc, std::
     const std::uint8_t* base = st.rawFile->bytes().data() + st.rawOffset;
     // The CRC reads the file's page cache with pread while the copy goes on in the kernel: on a second core the
     // CRC costs no wall time (a serial CRC was a third of a whole-file export, BENCHMARKS.md run 6). pread, not the
-    // map: a source written shortly before (torch.save, then export) sits in the page cache as small folios, and
-    // the first pass of a map over those spent 3 s of system time on faults for 1.42 GB (run 12); pread copies at
-    // 7 GB/s whatever the folios, and leaves nothing of the source in the resident set. A thread per storage
+    // map: the pages of a source written shortly before (torch.save, then export) were slow to fault in through a
+    // map, up to 3 s of system time for 1.42 GB (run 12), while pread read them at 7 GB/s; nothing of the source
+    // enters the resident set either. A thread per storage
     // starts in tens of microseconds, so only large storages get one.
     int readErrno = 0;
     auto crcOf = [&](std::stop_token stop) {

@@ -395,9 +395,9 @@ std::optional<QString> verifyWritten(const QString& file, const StateDictOut& sd
         return QStringLiteral("the writer reported %1 storages, %2 were planned").arg(report.storageCrc.size()).arg(sd.storages.size());
     // Names, dtypes, shapes and sizes first; then every storage's bytes in 8 MiB pieces on all cores, the pieces'
     // CRCs combined per storage. Bytes that lie in the file as they are (every writer here stores them so) are read
-    // with pread, not through the map: a file just written sits in the page cache as small folios, and touching
-    // those through a map costs a fault and a page-table entry per few KiB (measured 1.5-2 GB/s against 7 GB/s for
-    // pread into a buffer, BENCHMARKS.md run 12). Nothing of the output enters the resident set either way.
+    // with pread, not through the map: the pages of a file just written were measured at 1.5-2 GB/s through a map
+    // (most of it faults) against 7 GB/s with pread into a buffer (BENCHMARKS.md run 12). Nothing of the output
+    // enters the resident set either.
     struct Piece {
         const std::uint8_t* data;
         size_t size;
